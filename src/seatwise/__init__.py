@@ -1,0 +1,1 @@
+"""Seatwise: race-safe restaurant capacity, availability and table assignment."""

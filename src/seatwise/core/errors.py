@@ -1,0 +1,235 @@
+"""The one error hierarchy of Seatwise.
+
+Every refusal anywhere in the system is a :class:`SeatwiseError` carrying a stable
+:class:`ErrorCode`. Services and the core raise it; one handler in the API renders it
+as problem+json. `docs/errors.md` is generated from :data:`ERROR_CATALOGUE` and a test
+fails when the two drift.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    INVALID_VENUE = "INVALID_VENUE"
+    OUTSIDE_SERVICE_HOURS = "OUTSIDE_SERVICE_HOURS"
+    SERVICE_OVERRUN = "SERVICE_OVERRUN"
+    SLACK_EXCEEDED = "SLACK_EXCEEDED"
+    ADJACENCY_MISMATCH = "ADJACENCY_MISMATCH"
+    ZONE_MISMATCH = "ZONE_MISMATCH"
+    POLICY_DRIFT = "POLICY_DRIFT"
+    CAPACITY_EXCEEDED = "CAPACITY_EXCEEDED"
+    TABLE_CONFLICT = "TABLE_CONFLICT"
+    HOLD_EXPIRED = "HOLD_EXPIRED"
+    HOLD_CONFLICT = "HOLD_CONFLICT"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
+    VENUE_IN_USE = "VENUE_IN_USE"
+    BLOCK_CONFLICT = "BLOCK_CONFLICT"
+    SLUG_TAKEN = "SLUG_TAKEN"
+    BUSY = "BUSY"
+    NOT_FOUND = "NOT_FOUND"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+
+
+# code -> (HTTP status, title, when it happens). The single source for docs/errors.md.
+ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
+    ErrorCode.VALIDATION_ERROR: (
+        422,
+        "Invalid request",
+        "A field is missing, malformed, out of range or impossible (party size outside "
+        "1..max_party_size, a date that does not exist, a local time inside a DST gap, "
+        "an over-long text field, unknown table labels, a table set that can never seat "
+        "the party).",
+    ),
+    ErrorCode.INVALID_VENUE: (
+        422,
+        "Invalid venue document",
+        "A venue document was refused; `problems` lists every problem with its path. "
+        "Nothing was written.",
+    ),
+    ErrorCode.OUTSIDE_SERVICE_HOURS: (
+        422,
+        "Outside service hours",
+        "The requested start is not inside any service of that local date, the date is "
+        "closed, or the start is later than the service's last seating.",
+    ),
+    ErrorCode.SERVICE_OVERRUN: (
+        422,
+        "Service overrun",
+        "The service does not allow overrun and clamping the block at the service end "
+        "leaves no dining time.",
+    ),
+    ErrorCode.SLACK_EXCEEDED: (
+        422,
+        "Slack budget exceeded",
+        "A chosen table set wastes more seats than the policy's max_overage and "
+        "allow_slack was not granted.",
+    ),
+    ErrorCode.ADJACENCY_MISMATCH: (
+        422,
+        "Tables are not adjacent",
+        "A chosen combination does not satisfy the restaurant's adjacency mode, or "
+        "includes a table that is not movable.",
+    ),
+    ErrorCode.ZONE_MISMATCH: (
+        422,
+        "Tables in several zones",
+        "A chosen combination spans more than one zone.",
+    ),
+    ErrorCode.POLICY_DRIFT: (
+        422,
+        "Policy changed",
+        "The request was made against a policy version that is no longer current.",
+    ),
+    ErrorCode.CAPACITY_EXCEEDED: (
+        409,
+        "No capacity",
+        "No table plan or pacing allowance exists for the party at that time; "
+        "`alternatives` lists the nearest available times.",
+    ),
+    ErrorCode.TABLE_CONFLICT: (
+        409,
+        "Tables already taken",
+        "A chosen table overlaps a live booking or a staff block (named in `checks`).",
+    ),
+    ErrorCode.HOLD_EXPIRED: (
+        409,
+        "Hold expired",
+        "The hold's expiry has passed; its tables are free again.",
+    ),
+    ErrorCode.HOLD_CONFLICT: (
+        409,
+        "Tables held",
+        "A chosen table overlaps a live hold of another guest.",
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: (
+        409,
+        "Idempotency key reused",
+        "The Idempotency-Key was already used with a different request body.",
+    ),
+    ErrorCode.ILLEGAL_TRANSITION: (
+        409,
+        "Illegal status transition",
+        "The booking's current status does not allow this action (for example seating "
+        "a cancelled booking).",
+    ),
+    ErrorCode.VENUE_IN_USE: (
+        409,
+        "Venue change would strand bookings",
+        "A venue change removes or shrinks a table, or moves it to another zone, while "
+        "future live bookings use it; `bookings` lists them.",
+    ),
+    ErrorCode.BLOCK_CONFLICT: (
+        409,
+        "Block overlaps bookings",
+        "A staff block would overlap live bookings or holds; `bookings` lists them. "
+        "Nothing is moved behind the host's back.",
+    ),
+    ErrorCode.SLUG_TAKEN: (
+        409,
+        "Slug already used",
+        "Another restaurant already has this slug.",
+    ),
+    ErrorCode.BUSY: (
+        409,
+        "Busy",
+        "Concurrent writers kept conflicting after the bounded number of retries; "
+        "retrying later is safe.",
+    ),
+    ErrorCode.NOT_FOUND: (
+        404,
+        "Not found",
+        "The resource does not exist, or belongs to another restaurant than the key's.",
+    ),
+    ErrorCode.UNAUTHENTICATED: (
+        401,
+        "Unauthenticated",
+        "No API key, a malformed one, an unknown one or a revoked one.",
+    ),
+    ErrorCode.FORBIDDEN: (
+        403,
+        "Forbidden",
+        "The key's role does not allow this action.",
+    ),
+}
+
+
+class SeatwiseError(Exception):
+    """A refusal with a stable code; `fields` become members of the problem document."""
+
+    code: ErrorCode = ErrorCode.VALIDATION_ERROR
+
+    def __init__(self, detail: str, *, code: ErrorCode | None = None, **fields: Any) -> None:
+        super().__init__(detail)
+        if code is not None:
+            self.code = code
+        self.detail = detail
+        self.fields = fields
+
+    @property
+    def status(self) -> int:
+        return ERROR_CATALOGUE[self.code][0]
+
+    @property
+    def title(self) -> str:
+        return ERROR_CATALOGUE[self.code][1]
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "type": f"https://seatwise.dev/errors/{self.code.value.lower().replace('_', '-')}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code.value,
+            **self.fields,
+        }
+
+
+class ValidationFailed(SeatwiseError):
+    code = ErrorCode.VALIDATION_ERROR
+
+
+class InvalidVenue(SeatwiseError):
+    code = ErrorCode.INVALID_VENUE
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        first = problems[0]["path"] + ": " + problems[0]["message"] if problems else "invalid"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{first}{more}", problems=problems)
+
+
+class OutsideServiceHours(SeatwiseError):
+    code = ErrorCode.OUTSIDE_SERVICE_HOURS
+
+
+class ServiceOverrun(SeatwiseError):
+    code = ErrorCode.SERVICE_OVERRUN
+
+
+class CapacityExceeded(SeatwiseError):
+    code = ErrorCode.CAPACITY_EXCEEDED
+
+
+class HoldExpired(SeatwiseError):
+    code = ErrorCode.HOLD_EXPIRED
+
+
+class IdempotencyKeyReused(SeatwiseError):
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class IllegalTransition(SeatwiseError):
+    code = ErrorCode.ILLEGAL_TRANSITION
+
+
+class NotFound(SeatwiseError):
+    code = ErrorCode.NOT_FOUND
+
+
+class Busy(SeatwiseError):
+    code = ErrorCode.BUSY

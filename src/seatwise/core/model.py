@@ -1,0 +1,162 @@
+"""Immutable snapshots the core works on: a venue and a day's ledger.
+
+Nothing here does I/O. Instants are timezone-aware `datetime`s (UTC in ledgers);
+local wall-clock values (`time`, `date`) are interpreted in `Venue.timezone`.
+Intervals are half-open `[start, end)`: touching intervals do not overlap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from functools import cached_property
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
+
+
+class AdjacencyMode(StrEnum):
+    CONNECTED = "connected"  # the tables form a connected subgraph
+    PAIRWISE = "pairwise"  # every two tables are adjacent
+    NEIGHBORS = "neighbors"  # one table is adjacent to all the others
+
+
+def natural_key(label: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders T2 before T10 (digits compare as numbers)."""
+    parts = re.split(r"(\d+)", label)
+    return tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in parts if p != "")
+
+
+@dataclass(frozen=True, slots=True)
+class TurnBand:
+    max_party: int
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Limits on parties *starting* in one slot. None means no limit."""
+
+    max_covers_per_slot: int | None = None
+    max_parties_per_slot: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    days: frozenset[int]  # 0 = Monday, as date.weekday()
+    start: time
+    end: time  # at or before start: the service ends the next local day
+    turns: tuple[TurnBand, ...]
+    last_seating: time | None = None  # None: the service end
+    allow_overrun: bool = False
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    pacing: Pacing | None = None
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end <= self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    services: tuple[Service, ...]
+    adjacency_mode: AdjacencyMode = AdjacencyMode.CONNECTED
+    max_tables_per_combination: int = 3
+    max_overage: int = 4
+    hold_ttl_seconds: int = 180
+    max_party_size: int = 20
+    closures: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    id: int  # database id; venues parsed from a document number tables 1..n
+    label: str
+    zone: str  # Zone.key
+    seats: int
+    min_party: int = 1
+    max_party: int = 0  # 0 in a constructor call means "= seats"; Venue normalises
+    movable: bool = True
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_party == 0:
+            object.__setattr__(self, "max_party", self.seats)
+
+
+@dataclass(frozen=True)
+class Venue:
+    """A restaurant's published venue at one venue version."""
+
+    name: str
+    slug: str
+    timezone: str
+    policy: Policy
+    zones: tuple[Zone, ...]
+    tables: tuple[Table, ...]
+    adjacency: frozenset[frozenset[int]]  # undirected edges as pairs of table ids
+    slot_minutes: int = 15
+    restaurant_id: str = ""
+    version: int = 0
+
+    @cached_property
+    def table_by_id(self) -> Mapping[int, Table]:
+        return {t.id: t for t in self.tables}
+
+    @cached_property
+    def table_by_label(self) -> Mapping[str, Table]:
+        return {t.label: t for t in self.tables}
+
+    @cached_property
+    def neighbours(self) -> Mapping[int, frozenset[int]]:
+        out: dict[int, set[int]] = {t.id: set() for t in self.tables}
+        for edge in self.adjacency:
+            a, b = tuple(edge)
+            out[a].add(b)
+            out[b].add(a)
+        return {k: frozenset(v) for k, v in out.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """One ledger row occupying a table over `[start, end)`."""
+
+    start: datetime
+    end: datetime
+    kind: str  # "booking" | "hold" | "block"
+    ref: str  # id of the booking, hold or block
+    expires_at: datetime | None = None  # holds only: occupies nothing from this instant
+
+    def live(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
+class PacingUsage:
+    covers: int = 0
+    parties: int = 0
+
+
+@dataclass(frozen=True)
+class DayLedger:
+    """What occupies a restaurant around one local day.
+
+    `busy` maps table id to its ledger rows (any order); `pacing` maps a slot's start
+    instant to the covers and parties already starting in it.
+    """
+
+    busy: Mapping[int, tuple[Busy, ...]] = field(default_factory=dict)
+    pacing: Mapping[datetime, PacingUsage] = field(default_factory=dict)
+
+
+EMPTY_LEDGER = DayLedger()
