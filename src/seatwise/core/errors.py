@@ -34,6 +34,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 # code -> (HTTP status, title, when it happens). The single source for docs/errors.md.
@@ -155,6 +157,17 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         403,
         "Forbidden",
         "The key's role does not allow this action.",
+    ),
+    ErrorCode.METHOD_NOT_ALLOWED: (
+        405,
+        "Method not allowed",
+        "The path exists but does not accept this HTTP method.",
+    ),
+    ErrorCode.INTERNAL_ERROR: (
+        500,
+        "Internal error",
+        "A bug: never expected for any input. The response carries no internals; the "
+        "server log has the traceback.",
     ),
 }
 

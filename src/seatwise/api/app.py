@@ -1,0 +1,73 @@
+"""The FastAPI application: wiring, authentication and problem+json rendering.
+
+Routes are thin: parse, authorize, call a service, render. Every refusal is a
+`SeatwiseError` rendered by one handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from seatwise.core.errors import ERROR_CATALOGUE, ErrorCode, SeatwiseError
+from seatwise.runtime import Runtime
+
+_log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem_response(error: SeatwiseError) -> JSONResponse:
+    return JSONResponse(error.problem(), status_code=error.status, media_type=PROBLEM)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "$"
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    from seatwise.api import routes  # routes import the app's dependencies
+
+    app = FastAPI(
+        title="Seatwise",
+        version="1",
+        description="Race-safe capacity, availability and table assignment for restaurants.",
+    )
+    app.state.runtime = runtime
+
+    @app.exception_handler(SeatwiseError)
+    async def seatwise_error(_: Request, exc: SeatwiseError) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"path": _location(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
+        first = errors[0] if errors else {"path": "$", "message": "invalid request"}
+        return problem_response(
+            SeatwiseError(f"{first['path']}: {first['message']}", code=ErrorCode.VALIDATION_ERROR, errors=errors)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(exc.status_code)
+        if code is None:
+            code = ErrorCode.VALIDATION_ERROR if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
+        detail = exc.detail if isinstance(exc.detail, str) else ERROR_CATALOGUE[code][1]
+        return problem_response(SeatwiseError(detail, code=code))
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        _log.exception("unhandled error", exc_info=exc)
+        return problem_response(SeatwiseError("internal error", code=ErrorCode.INTERNAL_ERROR))
+
+    for router in routes.ROUTERS:
+        app.include_router(router)
+    return app

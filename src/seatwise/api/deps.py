@@ -1,0 +1,38 @@
+"""Request dependencies shared by the routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from seatwise.core.errors import NotFound
+from seatwise.runtime import Runtime
+from seatwise.services.auth import Principal, authenticate
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    rt = runtime(request)
+    return authenticate(rt.db, rt.admin_key, authorization)
+
+
+def restaurant_id(rid: str) -> str:
+    """A path's restaurant id; anything that is not a UUID simply does not exist."""
+    try:
+        return str(uuid.UUID(rid))
+    except ValueError:
+        raise NotFound("no such restaurant") from None
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+PrincipalDep = Annotated[Principal, Depends(principal)]
+RestaurantId = Annotated[str, Depends(restaurant_id)]

@@ -1,0 +1,94 @@
+"""Who is calling, and what they may do (DESIGN §7).
+
+A key for restaurant A gets `NOT_FOUND` for anything of restaurant B: existence is
+not revealed. A role that lacks a permission gets `FORBIDDEN`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError
+from seatwise.store import keys
+from seatwise.store.db import Database
+
+
+class Permission(StrEnum):
+    READ_AVAILABILITY = "read_availability"
+    MANAGE_HOLDS = "manage_holds"
+    CREATE_BOOKING = "create_booking"
+    CANCEL_OWN_BOOKING = "cancel_own_booking"
+    READ_BOOKINGS = "read_bookings"
+    MANAGE_BOOKINGS = "manage_bookings"
+    MANAGE_VENUE = "manage_venue"
+    MANAGE_KEYS = "manage_keys"
+    READ_RESTAURANT = "read_restaurant"
+
+
+CHANNEL = frozenset(
+    {
+        Permission.READ_AVAILABILITY,
+        Permission.MANAGE_HOLDS,
+        Permission.CREATE_BOOKING,
+        Permission.CANCEL_OWN_BOOKING,
+        Permission.READ_RESTAURANT,
+    }
+)
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(Permission),
+    "staff": frozenset(Permission),
+    "channel": CHANNEL,
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str  # admin | staff | channel
+    restaurant_id: str | None  # None for the platform admin
+    key_id: str | None
+
+    def may(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+
+def unauthenticated(detail: str) -> SeatwiseError:
+    return SeatwiseError(detail, code=ErrorCode.UNAUTHENTICATED)
+
+
+def authenticate(db: Database, admin_key: str, authorization: str | None) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise unauthenticated("send 'Authorization: Bearer <api key>'")
+    token = authorization.removeprefix("Bearer ").strip()
+    if hmac.compare_digest(token.encode(), admin_key.encode()):
+        return Principal("admin", None, None)
+    parts = token.split("_")
+    if len(parts) != 3 or parts[0] != "sw":
+        raise unauthenticated("unknown API key")
+    try:
+        rid = str(uuid.UUID(hex=parts[1]))
+    except ValueError:
+        raise unauthenticated("unknown API key") from None
+    with db.tenant(rid) as conn:
+        row = keys.find_key(conn, rid, token)
+    if row is None or row["revoked_at"] is not None:
+        raise unauthenticated("unknown or revoked API key")
+    return Principal(row["role"], rid, row["id"])
+
+
+def authorize(principal: Principal, rid: str, permission: Permission) -> None:
+    """Raise unless `principal` may use `permission` on restaurant `rid`."""
+    if principal.role != "admin" and principal.restaurant_id != rid:
+        raise NotFound("no such restaurant")
+    if not principal.may(permission):
+        raise SeatwiseError(
+            f"a {principal.role} key may not {permission.value.replace('_', ' ')}",
+            code=ErrorCode.FORBIDDEN,
+        )
+
+
+def require_admin(principal: Principal) -> None:
+    if principal.role != "admin":
+        raise SeatwiseError("only the platform admin key may do this", code=ErrorCode.FORBIDDEN)

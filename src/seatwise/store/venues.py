@@ -1,0 +1,122 @@
+"""Restaurants, zones, tables, adjacency and versioned policy rows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from seatwise.core.model import Venue
+
+Conn = psycopg.Connection[dict[str, Any]]
+
+
+class SlugTaken(Exception):
+    pass
+
+
+def insert_restaurant(conn: Conn, rid: str, venue: Venue, policy_doc: dict[str, Any], policy_version: str) -> None:
+    """Insert a restaurant with its whole venue. The caller's transaction is scoped to `rid`."""
+    try:
+        with conn.transaction():  # savepoint: a taken slug must not poison the caller
+            conn.execute(
+                """INSERT INTO restaurants (id, slug, name, timezone, slot_minutes, policy_version)
+                   VALUES (%s, %s, %s, %s, %s, %s)""",
+                [rid, venue.slug, venue.name, venue.timezone, venue.slot_minutes, policy_version],
+            )
+    except pg_errors.UniqueViolation as exc:
+        raise SlugTaken(venue.slug) from exc
+    insert_policy(conn, rid, policy_doc, policy_version)
+    write_layout(conn, rid, venue)
+
+
+def insert_policy(conn: Conn, rid: str, policy_doc: dict[str, Any], policy_version: str) -> None:
+    conn.execute(
+        """INSERT INTO policies (restaurant_id, version, document) VALUES (%s, %s, %s)
+           ON CONFLICT (restaurant_id, version) DO NOTHING""",
+        [rid, policy_version, json.dumps(policy_doc)],
+    )
+
+
+def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
+    """Upsert zones and tables by key/label, replace adjacency; return label -> table id.
+
+    Tables absent from `venue` are retired (kept for the ledger's history), zones
+    absent from it are deleted when no table refers to them.
+    """
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO zones (restaurant_id, key, name, position) VALUES (%s, %s, %s, %s)
+               ON CONFLICT (restaurant_id, key) DO UPDATE SET name = EXCLUDED.name, position = EXCLUDED.position""",
+            [(rid, z.key, z.name, i) for i, z in enumerate(venue.zones)],
+        )
+        cur.executemany(
+            """INSERT INTO dining_tables (restaurant_id, label, zone_key, seats, min_party, max_party, movable, active)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (restaurant_id, label) DO UPDATE SET
+                   zone_key = EXCLUDED.zone_key, seats = EXCLUDED.seats, min_party = EXCLUDED.min_party,
+                   max_party = EXCLUDED.max_party, movable = EXCLUDED.movable, active = EXCLUDED.active,
+                   retired_at = NULL""",
+            [(rid, t.label, t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active) for t in venue.tables],
+        )
+    labels = [t.label for t in venue.tables]
+    conn.execute(
+        "UPDATE dining_tables SET retired_at = now() WHERE restaurant_id = %s AND retired_at IS NULL AND label <> ALL(%s)",
+        [rid, labels],
+    )
+    conn.execute(
+        """DELETE FROM zones z WHERE z.restaurant_id = %s AND z.key <> ALL(%s)
+           AND NOT EXISTS (SELECT 1 FROM dining_tables t WHERE t.restaurant_id = z.restaurant_id AND t.zone_key = z.key)""",
+        [rid, [z.key for z in venue.zones]],
+    )
+    ids = {
+        r["label"]: r["id"]
+        for r in conn.execute(
+            "SELECT label, id FROM dining_tables WHERE restaurant_id = %s AND retired_at IS NULL", [rid]
+        )
+    }
+    by_doc_id = {t.id: ids[t.label] for t in venue.tables}
+    conn.execute("DELETE FROM adjacency WHERE restaurant_id = %s", [rid])
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO adjacency (restaurant_id, table_a, table_b) VALUES (%s, %s, %s)",
+            [(rid, *sorted(by_doc_id[t] for t in edge)) for edge in venue.adjacency],
+        )
+    return ids
+
+
+def restaurant_row(conn: Conn, rid: str) -> dict[str, Any] | None:
+    return conn.execute(
+        """SELECT r.id::text AS id, r.slug, r.name, r.timezone, r.slot_minutes, r.venue_version,
+                  r.policy_version, r.created_at, r.updated_at
+           FROM restaurants r WHERE r.id = %s""",
+        [rid],
+    ).fetchone()
+
+
+def venue_parts(conn: Conn, rid: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Zones, live tables, adjacency (by label) and the current policy document."""
+    zones = conn.execute(
+        "SELECT key, name FROM zones WHERE restaurant_id = %s ORDER BY position, key", [rid]
+    ).fetchall()
+    tables = conn.execute(
+        """SELECT id, label, zone_key, seats, min_party, max_party, movable, active
+           FROM dining_tables WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY id""",
+        [rid],
+    ).fetchall()
+    edges = conn.execute(
+        """SELECT a.label AS a, b.label AS b FROM adjacency e
+           JOIN dining_tables a ON a.restaurant_id = e.restaurant_id AND a.id = e.table_a
+           JOIN dining_tables b ON b.restaurant_id = e.restaurant_id AND b.id = e.table_b
+           WHERE e.restaurant_id = %s ORDER BY a.id, b.id""",
+        [rid],
+    ).fetchall()
+    policy = conn.execute(
+        """SELECT p.document FROM restaurants r JOIN policies p
+           ON p.restaurant_id = r.id AND p.version = r.policy_version WHERE r.id = %s""",
+        [rid],
+    ).fetchone()
+    assert policy is not None, "every restaurant has its current policy row"
+    return zones, tables, edges, policy["document"]

@@ -1,0 +1,126 @@
+"""Shared fixtures: a real PostgreSQL (the embedded one unless DATABASE_URL is set),
+one throwaway database per xdist worker built by running the migrations, and the
+real app served by uvicorn on a loopback port for real HTTP clients."""
+
+from __future__ import annotations
+
+import copy
+import socket
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+
+from seatwise.api.app import create_app
+from seatwise.config import load_settings
+from seatwise.runtime import Runtime
+from seatwise.store import migrate, server
+from seatwise.store.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_KEY = "sw_admin_test_" + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def pg() -> server.Server:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return server.locate(load_settings())
+
+
+@pytest.fixture(scope="session")
+def database_name(pg: server.Server, worker_id: str) -> Iterator[str]:
+    name = f"seatwise_test_{worker_id}"
+    server.drop_database(pg, name)
+    server.ensure_database(pg, name)
+    migrate.upgrade(pg.owner_url(name))
+    yield name
+    server.drop_database(pg, name)
+
+
+@pytest.fixture(scope="session")
+def owner_url(pg: server.Server, database_name: str) -> str:
+    """The schema owner's URL (superuser on the embedded server): for audits only."""
+    return pg.owner_url(database_name)
+
+
+@pytest.fixture(scope="session")
+def runtime(pg: server.Server, database_name: str) -> Iterator[Runtime]:
+    settings = replace(load_settings(), database_name=database_name, admin_key=ADMIN_KEY)
+    db = Database(pg.app_url(database_name), max_size=40)
+    rt = Runtime(settings, pg, db, ADMIN_KEY)
+    yield rt
+    rt.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def base_url(runtime: Runtime) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def admin(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        yield c
+
+
+def load_example(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "examples" / name).read_text())
+    return doc
+
+
+@pytest.fixture(scope="session")
+def demo_document() -> dict[str, Any]:
+    return load_example("demo-bistro.yaml")
+
+
+@pytest.fixture
+def create_restaurant(admin: httpx.Client, demo_document: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """Create a restaurant (the demo venue, or `document`) with a unique slug."""
+
+    def create(document: dict[str, Any] | None = None) -> dict[str, Any]:
+        doc = copy.deepcopy(document if document is not None else demo_document)
+        doc["slug"] = f"{doc.get('slug', 'r')[:40]}-{uuid.uuid4().hex[:12]}"
+        response = admin.post("/v1/restaurants", json=doc)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    return create
+
+
+def client_for(base_url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
