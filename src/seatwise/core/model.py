@@ -126,6 +126,16 @@ class Venue:
             out[b].add(a)
         return {k: frozenset(v) for k, v in out.items()}
 
+    @cached_property
+    def memo(self) -> dict[str, object]:
+        """Per-instance cache for data derived purely from this venue.
+
+        Safe because a Venue never changes: the planner keeps its bitset index and
+        timerules its slot grids here (keyed by module), so they are built once per
+        venue version and dropped with the venue. Not part of equality or hashing.
+        """
+        return {}
+
 
 @dataclass(frozen=True, slots=True)
 class Busy:

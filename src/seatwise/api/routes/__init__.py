@@ -1,5 +1,5 @@
 """HTTP routes, one module per resource."""
 
-from seatwise.api.routes import health, restaurants
+from seatwise.api.routes import bookings, health, restaurants
 
-ROUTERS = (health.router, restaurants.router)
+ROUTERS = (health.router, restaurants.router, bookings.router)

@@ -150,6 +150,10 @@ CREATE TABLE holds (
     service_date    date NOT NULL,
     service_name    text NOT NULL,
     expires_at      timestamptz NOT NULL,
+    -- An expired hold's covers were subtracted from pacing_usage. The row itself
+    -- stays until the sweeper's grace period ends, so a late confirm learns
+    -- HOLD_EXPIRED rather than NOT_FOUND.
+    pacing_released boolean NOT NULL DEFAULT false,
     policy_version  text NOT NULL,
     created_by_key  uuid,
     created_at      timestamptz NOT NULL DEFAULT now(),
@@ -157,6 +161,7 @@ CREATE TABLE holds (
     CHECK (block_start <= start_at AND start_at < end_at)
 );
 CREATE INDEX holds_by_expiry ON holds (restaurant_id, expires_at);
+CREATE INDEX holds_by_slot ON holds (restaurant_id, slot_start);
 
 -- Staff blocks: tables out of service for an interval.
 CREATE TABLE blocks (

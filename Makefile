@@ -1,0 +1,44 @@
+# The project's vocabulary. Each target is a thin call of the real tool.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+WORKERS ?= 2
+
+.PHONY: run demo test test-fast lint typecheck bench loadtest db docs clean
+
+run: $(STAMP)  ## venv, embedded PostgreSQL, migrations, demo venue, API + dashboard
+	.venv/bin/seatwise serve --demo
+
+demo: run
+
+test: $(STAMP)  ## the whole suite against a real PostgreSQL
+	.venv/bin/pytest -n $(WORKERS) --dist loadfile
+
+test-fast: $(STAMP)
+	.venv/bin/pytest -n $(WORKERS) --dist loadfile -m "not slow"
+
+lint: $(STAMP)
+	.venv/bin/ruff check src tests bench
+	.venv/bin/mypy --strict src
+
+typecheck: lint
+
+db: $(STAMP)  ## start the embedded server and migrate
+	.venv/bin/seatwise db up
+
+docs: $(STAMP)  ## regenerate docs/errors.md from the ErrorCode enum
+	$(PY) -m seatwise.docs > docs/errors.md
+
+bench: $(STAMP)  ## benchmarks: print tables, write bench/results/*.json
+	$(PY) bench/availability.py
+	$(PY) bench/booking.py
+
+loadtest: bench
+
+$(STAMP): pyproject.toml
+	test -d .venv || python3 -m venv .venv
+	.venv/bin/pip install --quiet --upgrade pip
+	.venv/bin/pip install --quiet -e '.[dev]'
+	rm -f .venv/.installed-* && touch $(STAMP)
+
+clean:
+	rm -rf .venv .data build *.egg-info

@@ -1,0 +1,187 @@
+"""Availability, holds, bookings and the timeline of one restaurant."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
+from seatwise.services import availability as reads
+from seatwise.services import bookings
+from seatwise.services.auth import Permission, Principal, authorize
+
+router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"])
+
+Label = Annotated[str, Field(min_length=1, max_length=40)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GuestIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = Field(default=None, max_length=254)
+
+
+class HoldIn(Strict):
+    party_size: int = Field(ge=1, le=1000)
+    start: str = Field(min_length=1, max_length=64, description="ISO instant with offset, or local YYYY-MM-DDTHH:MM")
+    table_labels: list[Label] | None = Field(default=None, min_length=1, max_length=5)
+
+
+class ConfirmIn(Strict):
+    guest: GuestIn
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class BookingIn(Strict):
+    party_size: int = Field(ge=1, le=1000)
+    start: str = Field(min_length=1, max_length=64)
+    guest: GuestIn
+    notes: str | None = Field(default=None, max_length=2000)
+    table_labels: list[Label] | None = Field(default=None, min_length=1, max_length=5)
+    allow_slack: bool = False
+
+
+def _actor(who: Principal) -> bookings.Actor:
+    return bookings.Actor(who.role, who.key_id)
+
+
+def _guest(g: GuestIn) -> bookings.Guest:
+    return bookings.Guest(g.name, g.phone, str(g.email) if g.email else None)
+
+
+@router.get("/availability")
+def get_availability(
+    rt: RuntimeDep,
+    who: PrincipalDep,
+    rid: RestaurantId,
+    date: Annotated[str, Query(min_length=1, max_length=10, description="YYYY-MM-DD")],
+    party_size: Annotated[int, Query(ge=1, le=1000)],
+    time: Annotated[str | None, Query(min_length=1, max_length=5, description="HH:MM")] = None,
+) -> dict[str, Any]:
+    authorize(who, rid, Permission.READ_AVAILABILITY)
+    return reads.availability(rt.db, rid, date, party_size, time)
+
+
+@router.post("/holds", status_code=201)
+def create_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: HoldIn) -> dict[str, Any]:
+    authorize(who, rid, Permission.MANAGE_HOLDS)
+    return bookings.create_hold(rt.db, rid, body.party_size, body.start, body.table_labels, _actor(who))
+
+
+@router.delete("/holds/{hold_id}", status_code=204)
+def release_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, hold_id: str) -> Response:
+    authorize(who, rid, Permission.MANAGE_HOLDS)
+    bookings.release_hold(rt.db, rid, hold_id)
+    return Response(status_code=204)
+
+
+@router.post("/holds/{hold_id}/confirm", status_code=201)
+def confirm_hold(
+    rt: RuntimeDep,
+    who: PrincipalDep,
+    rid: RestaurantId,
+    hold_id: str,
+    body: ConfirmIn,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    authorize(who, rid, Permission.MANAGE_HOLDS)
+    booking, created = bookings.confirm_hold(
+        rt.db, rid, hold_id, _guest(body.guest), body.notes, idempotency_key, _actor(who)
+    )
+    response.status_code = 201 if created else 200
+    return booking
+
+
+@router.post("/bookings", status_code=201)
+def create_booking(
+    rt: RuntimeDep,
+    who: PrincipalDep,
+    rid: RestaurantId,
+    body: BookingIn,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    authorize(who, rid, Permission.CREATE_BOOKING)
+    if body.allow_slack:
+        authorize(who, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
+    booking, created = bookings.create_booking(
+        rt.db,
+        rid,
+        party=body.party_size,
+        start=body.start,
+        guest=_guest(body.guest),
+        notes=body.notes,
+        labels=body.table_labels,
+        allow_slack=body.allow_slack,
+        idempotency_key=idempotency_key,
+        body_hash=bookings.request_hash(body.model_dump(mode="json")),
+        actor=_actor(who),
+    )
+    response.status_code = 201 if created else 200
+    return booking
+
+
+@router.get("/bookings")
+def list_bookings(
+    rt: RuntimeDep,
+    who: PrincipalDep,
+    rid: RestaurantId,
+    date: Annotated[str, Query(min_length=1, max_length=10)],
+) -> list[dict[str, Any]]:
+    from seatwise.core.timerules import parse_local_date
+
+    authorize(who, rid, Permission.READ_BOOKINGS)
+    return bookings.list_bookings(rt.db, rid, parse_local_date(date))
+
+
+@router.get("/bookings/{booking_id}")
+def get_booking(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
+    authorize(who, rid, Permission.READ_BOOKINGS)
+    return bookings.get_booking(rt.db, rid, booking_id)
+
+
+def _transition(rt: Any, who: Principal, rid: str, booking_id: str, action: str) -> dict[str, Any]:
+    if action == "cancel" and not who.may(Permission.MANAGE_BOOKINGS):
+        authorize(who, rid, Permission.CANCEL_OWN_BOOKING)
+        return bookings.transition(rt.db, rid, booking_id, action, _actor(who), own_only=True)
+    authorize(who, rid, Permission.MANAGE_BOOKINGS)
+    return bookings.transition(rt.db, rid, booking_id, action, _actor(who))
+
+
+@router.post("/bookings/{booking_id}/cancel")
+def cancel(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
+    return _transition(rt, who, rid, booking_id, "cancel")
+
+
+@router.post("/bookings/{booking_id}/seat")
+def seat(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
+    return _transition(rt, who, rid, booking_id, "seat")
+
+
+@router.post("/bookings/{booking_id}/complete")
+def complete(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
+    return _transition(rt, who, rid, booking_id, "complete")
+
+
+@router.post("/bookings/{booking_id}/no-show")
+def no_show(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
+    return _transition(rt, who, rid, booking_id, "no-show")
+
+
+@router.get("/timeline")
+def get_timeline(
+    rt: RuntimeDep,
+    who: PrincipalDep,
+    rid: RestaurantId,
+    date: Annotated[str, Query(min_length=1, max_length=10)],
+) -> dict[str, Any]:
+    authorize(who, rid, Permission.READ_BOOKINGS)
+    return reads.timeline(rt.db, rid, date)

@@ -1,0 +1,214 @@
+"""The table planner (DESIGN §4): which tables can seat a party over a block.
+
+A plan is one table or a combination of 2..k tables that are all free over the
+whole block ``[block_start, block_end)`` (half-open; only rows live at `now` count).
+
+* Singles: active tables with ``min_party <= party <= max_party`` and
+  ``seats - party <= max_overage``. Tables without adjacency edges still seat as
+  singles.
+* Combinations: active movable tables of one zone, ``seats >= party`` and
+  ``seats - party <= max_overage``, satisfying the policy's adjacency mode. A
+  table's own ``min_party``/``max_party`` describe it *alone*, so they do not apply
+  inside a combination: only the total seats count.
+
+The enumeration is complete (see :mod:`seatwise.core.combinations`); nothing is cut
+by time or count, so :attr:`PlanResult.truncated` is always False.
+
+Ranking (:func:`rank_key`), best first, deterministic and independent of the order
+of tables and edges in the venue: least overage; fewest tables; lowest scarcity
+(sum over the plan's tables of ``seats / number of active tables of that size``,
+so large and rare tables are kept free for the parties that need them); natural
+label order of the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from seatwise.core.assignment import Check, check_assignment
+from seatwise.core.combinations import iter_combinations
+from seatwise.core.errors import ValidationFailed
+from seatwise.core.model import DayLedger, Venue
+from seatwise.core.occupancy import busy_mask
+from seatwise.core.venue_index import VenueIndex, bits_of, label_key, venue_index
+
+__all__ = [
+    "Check",
+    "Plan",
+    "PlanResult",
+    "best_plan",
+    "check_assignment",
+    "first_plan",
+    "plan_exists_on",
+    "plan_tables",
+    "rank_key",
+]
+
+RankKey = tuple[int, int, Fraction, tuple[tuple[tuple[tuple[int, int | str], ...], str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Tables for one party, in natural label order, all in `zone`."""
+
+    table_ids: tuple[int, ...]
+    labels: tuple[str, ...]
+    zone: str
+    seats: int
+    overage: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """Every feasible plan, best first. `truncated` is always False: no limit cuts."""
+
+    plans: tuple[Plan, ...]
+    truncated: bool = False
+
+    @property
+    def best(self) -> Plan | None:
+        return self.plans[0] if self.plans else None
+
+
+def _mask_rank(index: VenueIndex, mask: int, party: int) -> RankKey:
+    bits = list(bits_of(mask))
+    seats = sum(index.seats[i] for i in bits)
+    scarcity = sum((index.scarcity[i] for i in bits), Fraction(0))
+    labels = tuple(label_key(index.tables[i].label) for i in bits)
+    return (seats - party, len(bits), scarcity, labels)
+
+
+def rank_key(venue: Venue, party: int, table_ids: tuple[int, ...] | list[int]) -> RankKey:
+    """The ranking key of a table set (smaller is better); see the module docstring."""
+    index = venue_index(venue)
+    mask = 0
+    for table_id in table_ids:
+        mask |= 1 << index.bit_of[table_id]
+    return _mask_rank(index, mask, party)
+
+
+def _plan(index: VenueIndex, mask: int, party: int) -> Plan:
+    bits = list(bits_of(mask))
+    tables = [index.tables[i] for i in bits]
+    seats = sum(t.seats for t in tables)
+    overage = seats - party
+    labels = tuple(t.label for t in tables)
+    spare = f", {overage} spare seat{'' if overage == 1 else 's'}" if overage else ""
+    if len(tables) == 1:
+        reason = f"single {labels[0]} ({seats} seats for {party}{spare})"
+    else:
+        joined = "+".join(labels)
+        reason = f"combination {joined} in {tables[0].zone} ({seats} seats for {party}{spare})"
+    return Plan(tuple(t.id for t in tables), labels, tables[0].zone, seats, overage, reason)
+
+
+def _limit(venue: Venue, max_tables: int | None) -> int:
+    k = venue.policy.max_tables_per_combination if max_tables is None else max_tables
+    if k < 1:
+        raise ValidationFailed("max_tables must be at least 1")
+    return k
+
+
+def _feasible_masks(
+    venue: Venue, index: VenueIndex, party: int, busy: int, k: int
+) -> Iterator[int]:
+    """Every feasible plan as a mask: singles in bit order, then combinations by zone."""
+    policy = venue.policy
+    free = index.active & ~busy
+    yield from (1 << i for i in bits_of(index.singles(party, policy.max_overage) & free))
+    if k < 2:
+        return
+    for zone_mask in index.combinable.values():
+        yield from iter_combinations(
+            policy.adjacency_mode,
+            zone_mask & free,
+            index.nbr,
+            index.seats,
+            party,
+            policy.max_overage,
+            k,
+        )
+
+
+def _check_request(party: int, block_start: datetime, block_end: datetime) -> None:
+    if party < 1:
+        raise ValidationFailed("party size must be at least 1")
+    if not block_start < block_end:
+        raise ValidationFailed("block must end after it starts")
+
+
+def plan_tables(
+    venue: Venue,
+    party: int,
+    block_start: datetime,
+    block_end: datetime,
+    ledger: DayLedger,
+    now: datetime,
+    *,
+    max_tables: int | None = None,
+) -> PlanResult:
+    """All feasible plans for `party` over the block, ranked best first.
+
+    `max_tables` overrides the policy's k (1 = singles only).
+    """
+    _check_request(party, block_start, block_end)
+    index = venue_index(venue)
+    busy = busy_mask(index, ledger, now, block_start, block_end)
+    masks = sorted(
+        _feasible_masks(venue, index, party, busy, _limit(venue, max_tables)),
+        key=lambda m: _mask_rank(index, m, party),
+    )
+    return PlanResult(tuple(_plan(index, m, party) for m in masks))
+
+
+def best_plan(
+    venue: Venue,
+    party: int,
+    block_start: datetime,
+    block_end: datetime,
+    ledger: DayLedger,
+    now: datetime,
+    *,
+    max_tables: int | None = None,
+) -> Plan | None:
+    """The best-ranked feasible plan, or None."""
+    _check_request(party, block_start, block_end)
+    index = venue_index(venue)
+    busy = busy_mask(index, ledger, now, block_start, block_end)
+    masks = _feasible_masks(venue, index, party, busy, _limit(venue, max_tables))
+    best = min(masks, key=lambda m: _mask_rank(index, m, party), default=None)
+    return None if best is None else _plan(index, best, party)
+
+
+def first_plan(
+    venue: Venue,
+    party: int,
+    block_start: datetime,
+    block_end: datetime,
+    ledger: DayLedger,
+    now: datetime,
+    *,
+    max_tables: int | None = None,
+) -> Plan | None:
+    """Some feasible plan (singles first), found as fast as possible; not ranked."""
+    _check_request(party, block_start, block_end)
+    index = venue_index(venue)
+    busy = busy_mask(index, ledger, now, block_start, block_end)
+    found = next(_feasible_masks(venue, index, party, busy, _limit(venue, max_tables)), None)
+    return None if found is None else _plan(index, found, party)
+
+
+def plan_exists_on(venue: Venue, party: int, busy: int, *, max_tables: int | None = None) -> bool:
+    """Whether any plan exists when the tables of bitmask `busy` are taken.
+
+    The availability fast path: `busy` comes from :mod:`seatwise.core.occupancy`
+    with the bits of :func:`seatwise.core.venue_index.venue_index`. Singles are one
+    mask test; combinations stop at the first one found.
+    """
+    index = venue_index(venue)
+    masks = _feasible_masks(venue, index, party, busy, _limit(venue, max_tables))
+    return next(masks, None) is not None

@@ -1,0 +1,116 @@
+"""Bitset view of a venue, built once per venue and memoised on it.
+
+Bit ``i`` stands for ``tables[i]``, and tables are in natural label order, so
+ascending bits are natural order (T9 before T10). Neighbour masks only keep edges
+between tables of the same zone: combinations never cross zones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
+
+from seatwise.core.model import Table, Venue, natural_key
+
+_MEMO_KEY = "venue_index"
+
+
+def label_key(label: str) -> tuple[tuple[tuple[int, int | str], ...], str]:
+    """Total natural order on labels: natural_key, then the raw label for ties (T1/T01)."""
+    return (natural_key(label), label)
+
+
+def bits_of(mask: int) -> Iterator[int]:
+    """Positions of the set bits of `mask`, ascending."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class VenueIndex:
+    """Precomputed masks and scores for one venue (immutable after construction).
+
+    * `active`: tables that may be used at all.
+    * `combinable[zone]`: active movable tables of that zone.
+    * `nbr[i]`: same-zone neighbours of table i.
+    * `scarcity[i]`: ``Fraction(seats, n)`` where n is the number of active tables
+      of that seat size; a plan's scarcity is the sum over its tables. Large tables
+      and rare sizes score high, so among otherwise equal plans the one that leaves
+      large or rare tables free wins.
+    """
+
+    __slots__ = (
+        "_singles",
+        "active",
+        "bit_of",
+        "combinable",
+        "nbr",
+        "scarcity",
+        "seats",
+        "tables",
+    )
+
+    def __init__(self, venue: Venue) -> None:
+        tables = tuple(sorted(venue.tables, key=lambda t: label_key(t.label)))
+        self.tables: tuple[Table, ...] = tables
+        self.bit_of: Mapping[int, int] = {t.id: i for i, t in enumerate(tables)}
+        self.seats: tuple[int, ...] = tuple(t.seats for t in tables)
+        zone_of = [t.zone for t in tables]
+        nbr = [0] * len(tables)
+        for edge in venue.adjacency:
+            pair = tuple(edge)
+            if len(pair) != 2 or pair[0] not in self.bit_of or pair[1] not in self.bit_of:
+                continue
+            a, b = self.bit_of[pair[0]], self.bit_of[pair[1]]
+            if zone_of[a] == zone_of[b]:
+                nbr[a] |= 1 << b
+                nbr[b] |= 1 << a
+        self.nbr: tuple[int, ...] = tuple(nbr)
+        active = 0
+        combinable: dict[str, int] = {}
+        for i, t in enumerate(tables):
+            if t.active:
+                active |= 1 << i
+                if t.movable:
+                    combinable[t.zone] = combinable.get(t.zone, 0) | (1 << i)
+        self.active = active
+        self.combinable: Mapping[str, int] = dict(sorted(combinable.items()))
+        size_count = Counter(t.seats for t in tables if t.active)
+        self.scarcity: tuple[Fraction, ...] = tuple(
+            Fraction(t.seats, size_count[t.seats] or 1) for t in tables
+        )
+        self._singles: dict[tuple[int, int], int] = {}
+
+    def singles(self, party: int, max_overage: int) -> int:
+        """Active tables that seat `party` alone within the slack budget."""
+        key = (party, max_overage)
+        mask = self._singles.get(key)
+        if mask is None:
+            mask = 0
+            for i, t in enumerate(self.tables):
+                fits = t.min_party <= party <= t.max_party and t.seats - party <= max_overage
+                if t.active and fits:
+                    mask |= 1 << i
+            self._singles[key] = mask
+        return mask
+
+    def labels(self, mask: int) -> tuple[str, ...]:
+        return tuple(self.tables[i].label for i in bits_of(mask))
+
+    def ids(self, mask: int) -> tuple[int, ...]:
+        return tuple(self.tables[i].id for i in bits_of(mask))
+
+    def seats_of(self, mask: int) -> int:
+        return sum(self.seats[i] for i in bits_of(mask))
+
+
+def venue_index(venue: Venue) -> VenueIndex:
+    """The venue's index, built on first use and kept in ``venue.memo``."""
+    found = venue.memo.get(_MEMO_KEY)
+    if isinstance(found, VenueIndex):
+        return found
+    index = VenueIndex(venue)
+    venue.memo[_MEMO_KEY] = index
+    return index

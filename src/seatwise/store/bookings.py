@@ -1,0 +1,161 @@
+"""Bookings, holds, blocks, confirmation results and the outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+
+Conn = psycopg.Connection[dict[str, Any]]
+
+BOOKING_COLUMNS = """b.id::text AS id, b.status, b.party_size, b.start_at, b.block_start, b.end_at,
+    b.slot_start, b.service_date, b.service_name, b.guest_name, b.guest_phone, b.guest_email,
+    b.notes, b.channel, b.created_by_key::text AS created_by_key, b.allow_slack,
+    b.policy_version, b.idempotency_key, b.request_hash, b.hold_id::text AS hold_id,
+    b.created_at, b.updated_at,
+    array(SELECT t.label FROM booking_tables bt JOIN dining_tables t
+          ON t.restaurant_id = bt.restaurant_id AND t.id = bt.table_id
+          WHERE bt.restaurant_id = b.restaurant_id AND bt.booking_id = b.id ORDER BY t.id) AS labels,
+    array(SELECT bt.table_id FROM booking_tables bt
+          WHERE bt.restaurant_id = b.restaurant_id AND bt.booking_id = b.id ORDER BY bt.table_id) AS table_ids"""
+
+
+def insert_booking(conn: Conn, rid: str, booking: dict[str, Any], table_ids: Sequence[int]) -> None:
+    conn.execute(
+        """INSERT INTO bookings (restaurant_id, id, status, party_size, start_at, block_start, end_at,
+               slot_start, service_date, service_name, guest_name, guest_phone, guest_email, notes,
+               channel, created_by_key, allow_slack, policy_version, idempotency_key, request_hash, hold_id)
+           VALUES (%(rid)s, %(id)s, %(status)s, %(party_size)s, %(start_at)s, %(block_start)s, %(end_at)s,
+               %(slot_start)s, %(service_date)s, %(service_name)s, %(guest_name)s, %(guest_phone)s,
+               %(guest_email)s, %(notes)s, %(channel)s, %(created_by_key)s, %(allow_slack)s,
+               %(policy_version)s, %(idempotency_key)s, %(request_hash)s, %(hold_id)s)""",
+        {"rid": rid, **booking},
+    )
+    set_booking_tables(conn, rid, booking["id"], table_ids)
+
+
+def set_booking_tables(conn: Conn, rid: str, booking_id: str, table_ids: Sequence[int]) -> None:
+    conn.execute("DELETE FROM booking_tables WHERE restaurant_id = %s AND booking_id = %s", [rid, booking_id])
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO booking_tables (restaurant_id, booking_id, table_id) VALUES (%s, %s, %s)",
+            [(rid, booking_id, t) for t in sorted(table_ids)],
+        )
+
+
+def get_booking(conn: Conn, rid: str, booking_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE OF b" if for_update else ""
+    return conn.execute(
+        f"SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.restaurant_id = %s AND b.id = %s{lock}",  # noqa: S608 - fixed SQL
+        [rid, booking_id],
+    ).fetchone()
+
+
+def booking_by_idempotency_key(conn: Conn, rid: str, key: str) -> dict[str, Any] | None:
+    return conn.execute(
+        f"SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.restaurant_id = %s AND b.idempotency_key = %s",  # noqa: S608
+        [rid, key],
+    ).fetchone()
+
+
+def bookings_on(conn: Conn, rid: str, service_date: date) -> list[dict[str, Any]]:
+    return conn.execute(
+        f"""SELECT {BOOKING_COLUMNS} FROM bookings b
+            WHERE b.restaurant_id = %s AND b.service_date = %s ORDER BY b.start_at, b.created_at, b.id""",  # noqa: S608
+        [rid, service_date],
+    ).fetchall()
+
+
+def set_status(conn: Conn, rid: str, booking_id: str, status: str) -> None:
+    conn.execute(
+        "UPDATE bookings SET status = %s, updated_at = now() WHERE restaurant_id = %s AND id = %s",
+        [status, rid, booking_id],
+    )
+
+
+def insert_hold(conn: Conn, rid: str, hold: dict[str, Any]) -> None:
+    conn.execute(
+        """INSERT INTO holds (restaurant_id, id, party_size, start_at, block_start, end_at, slot_start,
+               service_date, service_name, expires_at, policy_version, created_by_key)
+           VALUES (%(rid)s, %(id)s, %(party_size)s, %(start_at)s, %(block_start)s, %(end_at)s, %(slot_start)s,
+               %(service_date)s, %(service_name)s, %(expires_at)s, %(policy_version)s, %(created_by_key)s)""",
+        {"rid": rid, **hold},
+    )
+
+
+HOLD_COLUMNS = """h.id::text AS id, h.party_size, h.start_at, h.block_start, h.end_at, h.slot_start,
+    h.service_date, h.service_name, h.expires_at, h.pacing_released, h.policy_version,
+    h.created_by_key::text AS created_by_key, h.created_at,
+    array(SELECT a.table_id FROM allocations a WHERE a.restaurant_id = h.restaurant_id
+          AND a.hold_id = h.id ORDER BY a.table_id) AS table_ids"""
+
+
+def get_hold(conn: Conn, rid: str, hold_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE OF h" if for_update else ""
+    return conn.execute(
+        f"SELECT {HOLD_COLUMNS} FROM holds h WHERE h.restaurant_id = %s AND h.id = %s{lock}",  # noqa: S608
+        [rid, hold_id],
+    ).fetchone()
+
+
+def hold_slot(conn: Conn, rid: str, hold_id: str) -> datetime | None:
+    row = conn.execute("SELECT slot_start FROM holds WHERE restaurant_id = %s AND id = %s", [rid, hold_id]).fetchone()
+    return None if row is None else row["slot_start"]
+
+
+def delete_hold(conn: Conn, rid: str, hold_id: str) -> None:
+    conn.execute("DELETE FROM holds WHERE restaurant_id = %s AND id = %s", [rid, hold_id])
+
+
+def transfer_hold_allocations(conn: Conn, rid: str, hold_id: str, booking_id: str) -> int:
+    """Hand a hold's allocation rows to a booking in place: the tables are never free
+    in between and never held twice."""
+    cur = conn.execute(
+        """UPDATE allocations SET booking_id = %s, hold_id = NULL, expires_at = NULL
+           WHERE restaurant_id = %s AND hold_id = %s""",
+        [booking_id, rid, hold_id],
+    )
+    return cur.rowcount
+
+
+def confirmation_for(conn: Conn, rid: str, *, hold_id: str | None = None, key: str | None = None) -> dict[str, Any] | None:
+    if hold_id is not None:
+        where, arg = "hold_id = %s", hold_id
+    else:
+        where, arg = "idempotency_key = %s", key
+    return conn.execute(
+        f"""SELECT booking_id::text AS booking_id, hold_id::text AS hold_id, idempotency_key
+            FROM booking_confirmation_results WHERE restaurant_id = %s AND {where}""",  # noqa: S608
+        [rid, arg],
+    ).fetchone()
+
+
+def insert_confirmation(
+    conn: Conn,
+    rid: str,
+    *,
+    booking_id: str,
+    hold_id: str,
+    key: str | None,
+    table_ids: Sequence[int],
+    lo: datetime,
+    hi: datetime,
+    actor: str,
+) -> None:
+    conn.execute(
+        """INSERT INTO booking_confirmation_results
+               (restaurant_id, booking_id, hold_id, idempotency_key, table_ids, during, actor)
+           VALUES (%s, %s, %s, %s, %s, tstzrange(%s, %s, '[)'), %s)""",
+        [rid, booking_id, hold_id, key, list(table_ids), lo, hi, actor],
+    )
+
+
+def emit(conn: Conn, rid: str, event: str, payload: dict[str, Any]) -> None:
+    """Write an outbox event in the caller's transaction (relayed after commit)."""
+    conn.execute(
+        "INSERT INTO outbox (restaurant_id, event, payload) VALUES (%s, %s, %s)",
+        [rid, event, json.dumps(payload, default=str)],
+    )

@@ -1,0 +1,173 @@
+"""The ledger: allocations (who occupies which table when) and pacing usage.
+
+Lock order, for every writer: the pacing row of the slot it starts in (taken first,
+so writers of one slot are serialised and plan on each other's committed result),
+then hold rows, then allocation rows in ascending table order. A writer that touches
+two slots (a move) locks them in ascending slot order. Concurrent writers therefore
+never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from seatwise.core.model import Busy, DayLedger, Pacing, PacingUsage
+
+Conn = psycopg.Connection[dict[str, Any]]
+
+# No block is longer than this (turn bands <= 12 h plus buffers), so a day's ledger
+# only needs allocations starting up to this long before the day.
+LONGEST_BLOCK = timedelta(hours=24)
+
+
+def load_ledger(conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime) -> DayLedger:
+    """Every allocation overlapping `[lo, hi)` and the pacing usage of slots in it.
+
+    Two queries whatever the venue size. Expired holds are returned too (core
+    ignores them from their expiry); their pacing is subtracted here so usage counts
+    only what occupies from `now`.
+    """
+    busy: dict[int, list[Busy]] = defaultdict(list)
+    rows = conn.execute(
+        """SELECT table_id, lower(during) AS lo, upper(during) AS hi, expires_at,
+                  coalesce(booking_id, hold_id, block_id)::text AS ref,
+                  CASE WHEN booking_id IS NOT NULL THEN 'booking'
+                       WHEN hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind
+           FROM allocations
+           WHERE restaurant_id = %s AND lower(during) >= %s AND lower(during) < %s
+             AND upper(during) > %s""",
+        [rid, lo - LONGEST_BLOCK, hi, lo],
+    )
+    for r in rows:
+        busy[r["table_id"]].append(Busy(r["lo"], r["hi"], r["kind"], r["ref"], r["expires_at"]))
+    usage = conn.execute(
+        """SELECT p.slot_start, p.covers - coalesce(e.covers, 0) AS covers,
+                  p.parties - coalesce(e.parties, 0) AS parties
+           FROM pacing_usage p
+           LEFT JOIN (SELECT slot_start, sum(party_size)::int AS covers, count(*)::int AS parties
+                      FROM holds
+                      WHERE restaurant_id = %s AND NOT pacing_released AND expires_at <= %s
+                        AND slot_start >= %s AND slot_start < %s
+                      GROUP BY slot_start) e USING (slot_start)
+           WHERE p.restaurant_id = %s AND p.slot_start >= %s AND p.slot_start < %s""",
+        [rid, now, lo - LONGEST_BLOCK, hi, rid, lo - LONGEST_BLOCK, hi],
+    )
+    pacing = {r["slot_start"]: PacingUsage(r["covers"], r["parties"]) for r in usage}
+    return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=pacing)
+
+
+def lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None, now: datetime) -> PacingUsage:
+    """Lock the slot's pacing row (creating it), refresh its limits, and return the
+    usage that counts from `now` (expired holds' covers given back first).
+
+    Limits never drop below current usage in the row (the CHECK must stay true for
+    rows booked under an older, looser policy); the policy check refuses new parties.
+    """
+    row = conn.execute(
+        """INSERT INTO pacing_usage AS p (restaurant_id, slot_start, covers, parties, max_covers, max_parties)
+           VALUES (%s, %s, 0, 0, %s, %s)
+           ON CONFLICT (restaurant_id, slot_start) DO UPDATE SET
+               max_covers = CASE WHEN EXCLUDED.max_covers IS NULL THEN NULL
+                                 ELSE greatest(EXCLUDED.max_covers, p.covers) END,
+               max_parties = CASE WHEN EXCLUDED.max_parties IS NULL THEN NULL
+                                  ELSE greatest(EXCLUDED.max_parties, p.parties) END
+           RETURNING covers, parties""",
+        [
+            rid,
+            slot_start,
+            pacing.max_covers_per_slot if pacing else None,
+            pacing.max_parties_per_slot if pacing else None,
+        ],
+    ).fetchone()
+    assert row is not None
+    released = conn.execute(
+        """WITH gone AS (
+               UPDATE holds SET pacing_released = true
+               WHERE restaurant_id = %s AND slot_start = %s AND expires_at <= %s AND NOT pacing_released
+               RETURNING party_size)
+           SELECT coalesce(sum(party_size), 0)::int AS covers, count(*)::int AS parties FROM gone""",
+        [rid, slot_start, now],
+    ).fetchone()
+    assert released is not None
+    covers, parties = row["covers"] - released["covers"], row["parties"] - released["parties"]
+    if released["parties"]:
+        add_pacing(conn, rid, slot_start, -released["covers"], -released["parties"])
+    return PacingUsage(covers, parties)
+
+
+def add_pacing(conn: Conn, rid: str, slot_start: datetime, covers: int, parties: int) -> None:
+    """Change a slot's usage; the row's CHECK constraints refuse any overrun."""
+    conn.execute(
+        """UPDATE pacing_usage SET covers = covers + %s, parties = parties + %s
+           WHERE restaurant_id = %s AND slot_start = %s""",
+        [covers, parties, rid, slot_start],
+    )
+
+
+def release_hold_pacing(conn: Conn, rid: str, hold_id: str) -> None:
+    """Give a hold's covers back unless already given back (caller locked the slot)."""
+    conn.execute(
+        """WITH h AS (UPDATE holds SET pacing_released = true
+                      WHERE restaurant_id = %s AND id = %s AND NOT pacing_released
+                      RETURNING slot_start, party_size)
+           UPDATE pacing_usage p SET covers = p.covers - h.party_size, parties = p.parties - 1
+           FROM h WHERE p.restaurant_id = %s AND p.slot_start = h.slot_start""",
+        [rid, hold_id, rid],
+    )
+
+
+def clear_expired_holds(conn: Conn, rid: str, block_start: datetime, block_end: datetime, now: datetime) -> None:
+    """Delete expired holds' allocations overlapping a wanted block.
+
+    An expired hold occupies nothing; its rows are removed here, in the writer's
+    transaction, so no sweeper is needed for correctness. The hold row stays (its
+    pacing is given back by whoever next locks its slot, or by the sweeper).
+    """
+    conn.execute(
+        """DELETE FROM allocations
+           WHERE restaurant_id = %s AND hold_id IS NOT NULL AND expires_at <= %s
+             AND during && tstzrange(%s, %s, '[)')""",
+        [rid, now, block_start, block_end],
+    )
+
+
+def insert_allocations(
+    conn: Conn,
+    rid: str,
+    table_ids: Iterable[int],
+    lo: datetime,
+    hi: datetime,
+    *,
+    booking_id: str | None = None,
+    hold_id: str | None = None,
+    block_id: str | None = None,
+    expires_at: datetime | None = None,
+) -> None:
+    """Occupy tables over `[lo, hi)`, in ascending table order.
+
+    Raises `ExclusionViolation` when any overlaps a row of the ledger.
+    """
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO allocations (restaurant_id, table_id, during, booking_id, hold_id, block_id, expires_at)
+               VALUES (%s, %s, tstzrange(%s, %s, '[)'), %s, %s, %s, %s)""",
+            [(rid, t, lo, hi, booking_id, hold_id, block_id, expires_at) for t in sorted(table_ids)],
+        )
+
+
+def archive_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:
+    """Move a booking's allocations to the archive (its tables are free at once)."""
+    cur = conn.execute(
+        """WITH gone AS (DELETE FROM allocations WHERE restaurant_id = %s AND booking_id = %s RETURNING *)
+           INSERT INTO allocations_archive (restaurant_id, id, table_id, during, booking_id, hold_id,
+                                            block_id, expires_at, created_at)
+           SELECT restaurant_id, id, table_id, during, booking_id, hold_id, block_id, expires_at, created_at
+           FROM gone""",
+        [rid, booking_id],
+    )
+    return cur.rowcount
