@@ -124,3 +124,44 @@ def create_restaurant(admin: httpx.Client, demo_document: dict[str, Any]) -> Cal
 
 def client_for(base_url: str, key: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+
+def small_venue(
+    tables: int = 10,
+    seats: int = 4,
+    *,
+    pacing: dict[str, int] | None = None,
+    hold_ttl_seconds: int = 180,
+    adjacency: list[list[str]] | None = None,
+) -> dict[str, Any]:
+    """A one-zone venue of identical tables, dinner 17:00-23:00 every day."""
+    service: dict[str, Any] = {
+        "name": "dinner",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": "17:00",
+        "end": "23:00",
+        "last_seating": "21:30",
+        "turns": [{"max_party": 2, "minutes": 60}, {"max_party": 20, "minutes": 90}],
+    }
+    if pacing:
+        service["pacing"] = pacing
+    return {
+        "name": "Test Room",
+        "slug": "test-room",
+        "timezone": "Europe/London",
+        "slot_minutes": 15,
+        "policy": {
+            "adjacency_mode": "connected",
+            "max_tables_per_combination": 3,
+            "max_overage": 4,
+            "hold_ttl_seconds": hold_ttl_seconds,
+            "max_party_size": 20,
+            "services": [service],
+        },
+        "zones": [{"key": "main", "name": "Main"}],
+        "tables": [{"label": f"T{i}", "zone": "main", "seats": seats} for i in range(1, tables + 1)],
+        "adjacency": adjacency or [],
+    }
+
+
+DAY = "2027-03-10"  # a Wednesday, far enough ahead for every test

@@ -29,7 +29,7 @@ from seatwise.core.venue_doc import (
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-# ----------------------------------------------------------------------------- helpers
+# --- helpers
 
 
 def base_document() -> dict[str, Any]:
@@ -105,7 +105,7 @@ def example(name: str) -> object:
     return load_document_text((EXAMPLES / name).read_text(encoding="utf-8"))
 
 
-# ----------------------------------------------------------------------------- examples
+# --- examples
 
 
 @pytest.mark.parametrize("name", ["demo-bistro.yaml", "grand-hall.yaml"])
@@ -167,7 +167,7 @@ def test_grand_hall_is_big_enough_for_benchmarks() -> None:
     assert per_day >= 400
 
 
-# ----------------------------------------------------------------------------- parsing
+# --- parsing
 
 
 def test_parse_builds_the_venue() -> None:
@@ -286,7 +286,7 @@ def test_service_crossing_midnight() -> None:
     ]
 
 
-# ----------------------------------------------------------------------------- refusals
+# --- refusals
 
 D = DELETE
 S0 = "policy.services[0]"
@@ -329,7 +329,12 @@ INVALID_CASES: list[tuple[str, object, str, str]] = [
         "zones[2].key",
         "duplicate zone key 'main' (first at zones[0])",
     ),
-    ("zones[1].key", "Bar", "zones[1].key", "lowercase letters"),
+    (
+        "zones",
+        [{"key": "main"}, {"key": "bar"}, {"key": "Patio"}],
+        "zones[2].key",
+        "lowercase letters",
+    ),
     ("zones[1].key", D, "zones[1].key", "is required"),
     ("zones[1].name", "", "zones[1].name", "must not be empty"),
     ("zones[1].colour", "red", "zones[1].colour", "unknown field 'colour'"),
@@ -614,7 +619,7 @@ def test_invalid_venue_renders_as_a_problem_document() -> None:
     assert problem["detail"].startswith("slot_minutes: must divide")
 
 
-# ----------------------------------------------------------------------------- text
+# --- text
 
 
 def test_load_reads_yaml_and_json() -> None:
@@ -650,7 +655,7 @@ def test_unquoted_yaml_times_are_explained() -> None:
     assert "quoted" in problems[0]["message"]
 
 
-# ----------------------------------------------------------------------------- policy version
+# --- policy version
 
 
 def version_of(doc: dict[str, Any]) -> str:
@@ -706,7 +711,7 @@ def test_policy_version_is_stable_for_equivalent_documents() -> None:
     assert version_of(normalise_document(base_document())) == base
 
 
-# ----------------------------------------------------------------------------- round trips
+# --- round trips
 
 
 def _window(start: int, end: int) -> tuple[str, str]:
@@ -725,7 +730,7 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
 
     zone_keys = draw(
         st.lists(
-            st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True),
+            st.sampled_from(["main", "bar", "terrace", "room-2", "private_1"]),
             min_size=1,
             max_size=3,
             unique=True,
@@ -746,7 +751,11 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
         zones.append(zone)
     labels = draw(
         st.lists(
-            st.from_regex(r"[A-Za-z]{1,2}[0-9]{1,3}", fullmatch=True),
+            st.builds(
+                "{}{}".format,
+                st.sampled_from(["T", "t", "B", "Bar "]),
+                st.integers(0, 120),
+            ),
             min_size=1,
             max_size=10,
             unique_by=str.casefold,
@@ -849,9 +858,7 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
                 lambda s: s.strip() and s.isprintable()
             )
         ),
-        "slug": draw(
-            st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
-        ),
+        "slug": draw(st.sampled_from(["a", "demo-bistro", "7-seas", "x" * 63])),
         "timezone": draw(
             st.sampled_from(
                 ["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"]
@@ -867,7 +874,7 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(venue_documents())
 def test_valid_documents_round_trip(doc: dict[str, Any]) -> None:
     venue = parse_venue_document(doc)

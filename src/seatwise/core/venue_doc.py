@@ -56,9 +56,8 @@ __all__ = [
 
 # Bounds. Lists are capped so that validating any document is cheap, whatever it holds.
 NAME_MAX = 200
-SLUG_RE = re.compile(
-    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-)  # 1..63, DNS-label style
+# A slug is 1..63 characters like a DNS label, so it can name hosts and paths.
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ZONE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ZONE_NAME_MAX = 100
 LABEL_MAX = 40

@@ -64,7 +64,7 @@ def authenticate(db: Database, admin_key: str, authorization: str | None) -> Pri
     token = authorization.removeprefix("Bearer ").strip()
     if hmac.compare_digest(token.encode(), admin_key.encode()):
         return Principal("admin", None, None)
-    parts = token.split("_")
+    parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "sw":
         raise unauthenticated("unknown API key")
     try:
