@@ -158,7 +158,9 @@ def test_tables_without_edges_seat_as_singles_only() -> None:
 
 def test_limits_k_and_max_tables() -> None:
     assert plans(CHAIN, 10) == ["A+B+C"]
-    assert plans(replace(CHAIN, policy=replace(CHAIN.policy, max_tables_per_combination=2)), 10) == []
+    assert (
+        plans(replace(CHAIN, policy=replace(CHAIN.policy, max_tables_per_combination=2)), 10) == []
+    )
     assert plans(CHAIN, 7, max_tables=1) == []
     with pytest.raises(ValidationFailed):
         plans(CHAIN, 7, max_tables=0)
@@ -255,7 +257,15 @@ def checks(
 ) -> dict[str, tuple[bool, str]]:
     ledger = ledger or DayLedger()
     out = check_assignment(
-        ROOM, party, labels, at(0), at(90), ledger, NOW, allow_slack=allow_slack, ignore_ref=ignore_ref
+        ROOM,
+        party,
+        labels,
+        at(0),
+        at(90),
+        ledger,
+        NOW,
+        allow_slack=allow_slack,
+        ignore_ref=ignore_ref,
     )
     assert [c.check for c in out] == list(CHECKS)
     return {c.check: (c.ok, c.message) for c in out}
@@ -272,14 +282,15 @@ def test_assignment_reports_each_failure() -> None:
     assert result["zone"][0] is False
     assert result["movable"] == (False, "not movable: T4")
     assert result["adjacency"][0] is False
-    assert "T3" in result["adjacency"][1] or "T1" in result["adjacency"][1]
+    assert result["adjacency"][1] == "connected: T1, T3, T4 not joined to the others"
 
 
 def test_assignment_single_table_capacity_and_slack() -> None:
     result = checks(["T6"], 4)
     assert result["capacity"][0] is False
     assert "5-8" in result["capacity"][1]
-    assert result["movable"][0] and result["adjacency"][0]
+    assert result["movable"][0]
+    assert result["adjacency"][0]
     assert checks(["T6"], 8)["capacity"][0]
     assert checks(["T6"], 5)["slack"][0]
     slack = checks(["T2", "T3"], 2)
@@ -349,7 +360,9 @@ def oracle_ok(v: Venue, ids: tuple[int, ...]) -> bool:
     return len(seen) == len(ids)
 
 
-def oracle(v: Venue, party: int, ledger: DayLedger, start: datetime, end: datetime) -> set[frozenset[int]]:
+def oracle(
+    v: Venue, party: int, ledger: DayLedger, start: datetime, end: datetime
+) -> set[frozenset[int]]:
     policy = v.policy
 
     def free(t: Table) -> bool:
@@ -365,7 +378,10 @@ def oracle(v: Venue, party: int, ledger: DayLedger, start: datetime, end: dateti
     for size in range(2, policy.max_tables_per_combination + 1):
         for combo in combinations(movable, size):
             seats = sum(t.seats for t in combo)
-            if len({t.zone for t in combo}) != 1 or not party <= seats <= party + policy.max_overage:
+            if (
+                len({t.zone for t in combo}) != 1
+                or not party <= seats <= party + policy.max_overage
+            ):
                 continue
             if oracle_ok(v, tuple(t.id for t in combo)):
                 out.add(frozenset(t.id for t in combo))
@@ -383,7 +399,9 @@ def scenarios(draw: st.DrawFn) -> tuple[Venue, int, DayLedger, int, int]:
         tables.append(
             Table(
                 id=i * 7,  # ids unrelated to labels and order
-                label=draw(st.sampled_from(["T", "B", "t"])) + str(draw(st.integers(1, 12))) + f"-{i}",
+                label=draw(st.sampled_from(["T", "B", "t"]))
+                + str(draw(st.integers(1, 12)))
+                + f"-{i}",
                 zone=draw(st.sampled_from(["a", "b"])),
                 seats=seats,
                 min_party=lo,
@@ -401,7 +419,9 @@ def scenarios(draw: st.DrawFn) -> tuple[Venue, int, DayLedger, int, int]:
             s = draw(st.integers(-120, 200))
             kind = draw(st.sampled_from(["booking", "hold", "block"]))
             expires = NOW + timedelta(minutes=draw(st.integers(-5, 5))) if kind == "hold" else None
-            entries.append(Busy(at(s), at(s + draw(st.integers(1, 120))), kind, f"r{t.id}-{j}", expires))
+            entries.append(
+                Busy(at(s), at(s + draw(st.integers(1, 120))), kind, f"r{t.id}-{j}", expires)
+            )
         rows[t.id] = tuple(entries)
     policy = Policy(
         services=(),
@@ -424,13 +444,19 @@ def scenarios(draw: st.DrawFn) -> tuple[Venue, int, DayLedger, int, int]:
 
 
 def shuffled(v: Venue, seed: int) -> Venue:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - shuffling test input, not security
     tables = list(v.tables)
     rng.shuffle(tables)
-    return replace(v, tables=tuple(tables), adjacency=frozenset(rng.sample(list(v.adjacency), len(v.adjacency))))
+    return replace(
+        v,
+        tables=tuple(tables),
+        adjacency=frozenset(rng.sample(list(v.adjacency), len(v.adjacency))),
+    )
 
 
-def check_invariants(v: Venue, ledger: DayLedger, start: datetime, end: datetime, plan: Plan) -> None:
+def check_invariants(
+    v: Venue, ledger: DayLedger, start: datetime, end: datetime, plan: Plan
+) -> None:
     tables = [v.table_by_id[i] for i in plan.table_ids]
     assert {t.zone for t in tables} == {plan.zone}
     assert plan.seats == sum(t.seats for t in tables)

@@ -261,7 +261,16 @@ def test_naive_start_is_refused() -> None:
 
 def test_turn_bands() -> None:
     s = service()
-    assert [turn_minutes(s, p) for p in (1, 2, 3, 4, 5, 8, 9, 20)] == [60, 60, 75, 75, 90, 90, 90, 90]
+    assert [turn_minutes(s, p) for p in (1, 2, 3, 4, 5, 8, 9, 20)] == [
+        60,
+        60,
+        75,
+        75,
+        90,
+        90,
+        90,
+        90,
+    ]
 
 
 def test_window_buffers_and_pacing_slot() -> None:

@@ -26,14 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 
 from seatwise.core.assignment import Check, check_assignment
 from seatwise.core.combinations import iter_combinations
 from seatwise.core.errors import ValidationFailed
 from seatwise.core.model import DayLedger, Venue
 from seatwise.core.occupancy import busy_mask
-from seatwise.core.venue_index import VenueIndex, bits_of, label_key, venue_index
+from seatwise.core.venue_index import VenueIndex, bits_of, venue_index
 
 __all__ = [
     "Check",
@@ -47,7 +46,8 @@ __all__ = [
     "rank_key",
 ]
 
-RankKey = tuple[int, int, Fraction, tuple[tuple[tuple[tuple[int, int | str], ...], str], ...]]
+# (overage, number of tables, scarcity, table positions in natural label order)
+RankKey = tuple[int, int, int, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +75,17 @@ class PlanResult:
 
 
 def _mask_rank(index: VenueIndex, mask: int, party: int) -> RankKey:
-    bits = list(bits_of(mask))
+    # Bits are natural label order, so comparing bit tuples compares label lists.
+    bits = tuple(bits_of(mask))
     seats = sum(index.seats[i] for i in bits)
-    scarcity = sum((index.scarcity[i] for i in bits), Fraction(0))
-    labels = tuple(label_key(index.tables[i].label) for i in bits)
-    return (seats - party, len(bits), scarcity, labels)
+    return (seats - party, len(bits), sum(index.scarcity[i] for i in bits), bits)
 
 
 def rank_key(venue: Venue, party: int, table_ids: tuple[int, ...] | list[int]) -> RankKey:
-    """The ranking key of a table set (smaller is better); see the module docstring."""
+    """The ranking key of a table set (smaller is better); see the module docstring.
+
+    Keys compare meaningfully only within one venue (scarcity is scaled per venue).
+    """
     index = venue_index(venue)
     mask = 0
     for table_id in table_ids:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from fractions import Fraction
+from math import lcm
 
 from seatwise.core.model import Table, Venue, natural_key
 
@@ -35,10 +35,11 @@ class VenueIndex:
     * `active`: tables that may be used at all.
     * `combinable[zone]`: active movable tables of that zone.
     * `nbr[i]`: same-zone neighbours of table i.
-    * `scarcity[i]`: ``Fraction(seats, n)`` where n is the number of active tables
-      of that seat size; a plan's scarcity is the sum over its tables. Large tables
-      and rare sizes score high, so among otherwise equal plans the one that leaves
-      large or rare tables free wins.
+    * `scarcity[i]`: ``seats / n`` where n is the number of active tables of that
+      seat size, scaled by the lcm of all such n so it is an exact integer; a plan's
+      scarcity is the sum over its tables. Large tables and rare sizes score high,
+      so among otherwise equal plans the one that leaves large or rare tables free
+      wins.
     """
 
     __slots__ = (
@@ -78,8 +79,9 @@ class VenueIndex:
         self.active = active
         self.combinable: Mapping[str, int] = dict(sorted(combinable.items()))
         size_count = Counter(t.seats for t in tables if t.active)
-        self.scarcity: tuple[Fraction, ...] = tuple(
-            Fraction(t.seats, size_count[t.seats] or 1) for t in tables
+        scale = lcm(*size_count.values()) if size_count else 1
+        self.scarcity: tuple[int, ...] = tuple(
+            t.seats * scale // (size_count[t.seats] or scale) for t in tables
         )
         self._singles: dict[tuple[int, int], int] = {}
 
