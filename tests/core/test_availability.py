@@ -83,9 +83,7 @@ def test_expired_hold_does_not_block() -> None:
 
 def test_pacing_limits_a_slot() -> None:
     v = make_venue(service(pacing=Pacing(max_covers_per_slot=6, max_parties_per_slot=2)))
-    ledger = DayLedger(
-        pacing={local("18:00"): PacingUsage(covers=4, parties=1), local("19:00"): PacingUsage(2, 2)}
-    )
+    ledger = DayLedger(pacing={local("18:00"): PacingUsage(covers=4, parties=1), local("19:00"): PacingUsage(2, 2)})
     labels = open_labels(v, ledger, 2)
     assert "18:00" in labels
     assert "19:00" not in labels  # parties full
@@ -206,12 +204,7 @@ def ledgers(draw: st.DrawFn) -> tuple[Venue, DayLedger, int]:
         Table(i, f"T{i}", "main", draw(st.integers(1, 6)), movable=draw(st.booleans()))
         for i in range(1, draw(st.integers(1, 6)) + 1)
     )
-    edges = frozenset(
-        frozenset({a.id, b.id})
-        for a in tables
-        for b in tables
-        if a.id < b.id and draw(st.booleans())
-    )
+    edges = frozenset(frozenset({a.id, b.id}) for a in tables for b in tables if a.id < b.id and draw(st.booleans()))
     services = (
         service("lunch", "12:00", "15:00", "14:00", before=draw(st.sampled_from([0, 10]))),
         service(
@@ -256,9 +249,7 @@ def ledgers(draw: st.DrawFn) -> tuple[Venue, DayLedger, int]:
             )
         busy[t.id] = tuple(rows)
     pacing = {
-        draw(st.sampled_from(slots)).start: PacingUsage(
-            draw(st.integers(0, 8)), draw(st.integers(0, 3))
-        )
+        draw(st.sampled_from(slots)).start: PacingUsage(draw(st.integers(0, 8)), draw(st.integers(0, 3)))
         for _ in range(draw(st.integers(0, 5)))
     }
     return v, DayLedger(busy=busy, pacing=pacing), draw(st.integers(1, 12))

@@ -80,9 +80,7 @@ def tbl(
     return Table(i, label, zone, seats, min_party, max_party, movable, active)
 
 
-def plans(
-    v: Venue, party: int, ledger: DayLedger | None = None, *, max_tables: int | None = None
-) -> list[str]:
+def plans(v: Venue, party: int, ledger: DayLedger | None = None, *, max_tables: int | None = None) -> list[str]:
     ledger = ledger or DayLedger()
     result = plan_tables(v, party, at(0), at(90), ledger, NOW, max_tables=max_tables)
     assert result.truncated is False
@@ -158,9 +156,7 @@ def test_tables_without_edges_seat_as_singles_only() -> None:
 
 def test_limits_k_and_max_tables() -> None:
     assert plans(CHAIN, 10) == ["A+B+C"]
-    assert (
-        plans(replace(CHAIN, policy=replace(CHAIN.policy, max_tables_per_combination=2)), 10) == []
-    )
+    assert plans(replace(CHAIN, policy=replace(CHAIN.policy, max_tables_per_combination=2)), 10) == []
     assert plans(CHAIN, 7, max_tables=1) == []
     with pytest.raises(ValidationFailed):
         plans(CHAIN, 7, max_tables=0)
@@ -360,9 +356,7 @@ def oracle_ok(v: Venue, ids: tuple[int, ...]) -> bool:
     return len(seen) == len(ids)
 
 
-def oracle(
-    v: Venue, party: int, ledger: DayLedger, start: datetime, end: datetime
-) -> set[frozenset[int]]:
+def oracle(v: Venue, party: int, ledger: DayLedger, start: datetime, end: datetime) -> set[frozenset[int]]:
     policy = v.policy
 
     def free(t: Table) -> bool:
@@ -378,10 +372,7 @@ def oracle(
     for size in range(2, policy.max_tables_per_combination + 1):
         for combo in combinations(movable, size):
             seats = sum(t.seats for t in combo)
-            if (
-                len({t.zone for t in combo}) != 1
-                or not party <= seats <= party + policy.max_overage
-            ):
+            if len({t.zone for t in combo}) != 1 or not party <= seats <= party + policy.max_overage:
                 continue
             if oracle_ok(v, tuple(t.id for t in combo)):
                 out.add(frozenset(t.id for t in combo))
@@ -399,9 +390,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Venue, int, DayLedger, int, int]:
         tables.append(
             Table(
                 id=i * 7,  # ids unrelated to labels and order
-                label=draw(st.sampled_from(["T", "B", "t"]))
-                + str(draw(st.integers(1, 12)))
-                + f"-{i}",
+                label=draw(st.sampled_from(["T", "B", "t"])) + str(draw(st.integers(1, 12))) + f"-{i}",
                 zone=draw(st.sampled_from(["a", "b"])),
                 seats=seats,
                 min_party=lo,
@@ -419,9 +408,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Venue, int, DayLedger, int, int]:
             s = draw(st.integers(-120, 200))
             kind = draw(st.sampled_from(["booking", "hold", "block"]))
             expires = NOW + timedelta(minutes=draw(st.integers(-5, 5))) if kind == "hold" else None
-            entries.append(
-                Busy(at(s), at(s + draw(st.integers(1, 120))), kind, f"r{t.id}-{j}", expires)
-            )
+            entries.append(Busy(at(s), at(s + draw(st.integers(1, 120))), kind, f"r{t.id}-{j}", expires))
         rows[t.id] = tuple(entries)
     policy = Policy(
         services=(),
@@ -454,9 +441,7 @@ def shuffled(v: Venue, seed: int) -> Venue:
     )
 
 
-def check_invariants(
-    v: Venue, ledger: DayLedger, start: datetime, end: datetime, plan: Plan
-) -> None:
+def check_invariants(v: Venue, ledger: DayLedger, start: datetime, end: datetime, plan: Plan) -> None:
     tables = [v.table_by_id[i] for i in plan.table_ids]
     assert {t.zone for t in tables} == {plan.zone}
     assert plan.seats == sum(t.seats for t in tables)
@@ -471,9 +456,7 @@ def check_invariants(
 
 @settings(max_examples=300, deadline=None)
 @given(scenarios(), st.integers(0, 10**6))
-def test_planner_matches_brute_force_oracle(
-    case: tuple[Venue, int, DayLedger, int, int], seed: int
-) -> None:
+def test_planner_matches_brute_force_oracle(case: tuple[Venue, int, DayLedger, int, int], seed: int) -> None:
     v, party, ledger, s, e = case
     start, end = at(s), at(e)
     result = plan_tables(v, party, start, end, ledger, NOW)

@@ -153,9 +153,7 @@ def test_spring_forward_gap_is_never_offered(tz: str, on: date, gap: tuple[str, 
         ("America/New_York", date(2026, 11, 1), "01:30", datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
     ],
 )
-def test_fall_back_offers_first_occurrence_once(
-    tz: str, on: date, ambiguous: str, first_utc: datetime
-) -> None:
+def test_fall_back_offers_first_occurrence_once(tz: str, on: date, ambiguous: str, first_utc: datetime) -> None:
     v = venue(LATE, tz=tz)
     offered = labels(v, on)
     assert len(offered) == len(set(offered)) == 16
@@ -298,9 +296,7 @@ def test_no_dining_time_left_is_service_overrun() -> None:
     with pytest.raises(ServiceOverrun):
         booking_window(v, 2, local(v, "2026-06-05T22:00"))
     v = venue(service(last="22:00", overrun=True))
-    assert booking_window(v, 2, local(v, "2026-06-05T22:00")).block_end == local(
-        v, "2026-06-05T23:05"
-    )
+    assert booking_window(v, 2, local(v, "2026-06-05T22:00")).block_end == local(v, "2026-06-05T23:05")
 
 
 # --- properties -------------------------------------------------------------------------

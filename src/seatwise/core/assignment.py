@@ -99,9 +99,7 @@ def _adjacency(index: VenueIndex, mode: AdjacencyMode, mask: int) -> Check:
     hub = max(bits_of(mask), key=lambda i: ((nbr[i] & mask).bit_count(), -i))
     missed = ", ".join(index.labels(mask & ~nbr[hub] & ~(1 << hub)))
     best_hub = index.tables[hub].label
-    return Check(
-        "adjacency", False, f"neighbors: no table touches all others ({best_hub} misses {missed})"
-    )
+    return Check("adjacency", False, f"neighbors: no table touches all others ({best_hub} misses {missed})")
 
 
 def _ledger_checks(
@@ -128,9 +126,7 @@ def _ledger_checks(
         else Check("conflict", True, "no overlapping booking or block")
     )
     hold = (
-        Check("hold", False, "held: " + "; ".join(holds))
-        if holds
-        else Check("hold", True, "no overlapping live hold")
+        Check("hold", False, "held: " + "; ".join(holds)) if holds else Check("hold", True, "no overlapping live hold")
     )
     return conflict, hold
 

@@ -117,15 +117,9 @@ def day_availability(
     return _evaluate(venue, ledger, day_slots(venue, local_date), party, now)
 
 
-def _nearest(
-    evaluated: tuple[SlotAvailability, ...], target: datetime, n: int, *, skip_label: str | None
-) -> list[str]:
+def _nearest(evaluated: tuple[SlotAvailability, ...], target: datetime, n: int, *, skip_label: str | None) -> list[str]:
     ranked = sorted(
-        (
-            sa
-            for sa in evaluated
-            if sa.available and sa.slot.time != skip_label and sa.slot.start != target
-        ),
+        (sa for sa in evaluated if sa.available and sa.slot.time != skip_label and sa.slot.start != target),
         key=lambda sa: (abs(sa.slot.start - target), sa.slot.start),
     )
     out: list[str] = []

@@ -62,9 +62,7 @@ def busy_masks(rows: Sequence[Row], windows: Sequence[tuple[datetime, datetime]]
     the window's end and leaves once its end is at or before the window's start.
     Otherwise each window is checked directly.
     """
-    monotone = all(a[0] <= b[0] and a[1] <= b[1] for a, b in pairwise(windows)) and all(
-        s < e for s, e in windows
-    )
+    monotone = all(a[0] <= b[0] and a[1] <= b[1] for a, b in pairwise(windows)) and all(s < e for s, e in windows)
     if not monotone:
         return [_direct(rows, s, e) for s, e in windows]
     by_start = sorted(rows, key=itemgetter(0))

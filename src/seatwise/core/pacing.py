@@ -23,9 +23,7 @@ def pacing_allows(pacing: Pacing | None, usage: PacingUsage, party: int) -> bool
         return True
     if pacing.max_covers_per_slot is not None and usage.covers + party > pacing.max_covers_per_slot:
         return False
-    return not (
-        pacing.max_parties_per_slot is not None and usage.parties + 1 > pacing.max_parties_per_slot
-    )
+    return not (pacing.max_parties_per_slot is not None and usage.parties + 1 > pacing.max_parties_per_slot)
 
 
 def capacity_summary(pacing: Pacing | None, usage: PacingUsage) -> CapacitySummary:

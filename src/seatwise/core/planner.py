@@ -115,9 +115,7 @@ def _limit(venue: Venue, max_tables: int | None) -> int:
     return k
 
 
-def _feasible_masks(
-    venue: Venue, index: VenueIndex, party: int, busy: int, k: int
-) -> Iterator[int]:
+def _feasible_masks(venue: Venue, index: VenueIndex, party: int, busy: int, k: int) -> Iterator[int]:
     """Every feasible plan as a mask: singles in bit order, then combinations by zone."""
     policy = venue.policy
     free = index.active & ~busy
@@ -152,14 +150,16 @@ def plan_tables(
     now: datetime,
     *,
     max_tables: int | None = None,
+    ignore_ref: str | None = None,
 ) -> PlanResult:
     """All feasible plans for `party` over the block, ranked best first.
 
-    `max_tables` overrides the policy's k (1 = singles only).
+    `max_tables` overrides the policy's k (1 = singles only). Ledger rows whose ref
+    is `ignore_ref` (a booking being re-planned) do not occupy their tables.
     """
     _check_request(party, block_start, block_end)
     index = venue_index(venue)
-    busy = busy_mask(index, ledger, now, block_start, block_end)
+    busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
     masks = sorted(
         _feasible_masks(venue, index, party, busy, _limit(venue, max_tables)),
         key=lambda m: _mask_rank(index, m, party),
@@ -176,11 +176,12 @@ def best_plan(
     now: datetime,
     *,
     max_tables: int | None = None,
+    ignore_ref: str | None = None,
 ) -> Plan | None:
     """The best-ranked feasible plan, or None."""
     _check_request(party, block_start, block_end)
     index = venue_index(venue)
-    busy = busy_mask(index, ledger, now, block_start, block_end)
+    busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
     masks = _feasible_masks(venue, index, party, busy, _limit(venue, max_tables))
     best = min(masks, key=lambda m: _mask_rank(index, m, party), default=None)
     return None if best is None else _plan(index, best, party)
@@ -195,11 +196,12 @@ def first_plan(
     now: datetime,
     *,
     max_tables: int | None = None,
+    ignore_ref: str | None = None,
 ) -> Plan | None:
     """Some feasible plan (singles first), found as fast as possible; not ranked."""
     _check_request(party, block_start, block_end)
     index = venue_index(venue)
-    busy = busy_mask(index, ledger, now, block_start, block_end)
+    busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
     found = next(_feasible_masks(venue, index, party, busy, _limit(venue, max_tables)), None)
     return None if found is None else _plan(index, found, party)
 

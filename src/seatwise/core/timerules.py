@@ -28,9 +28,7 @@ from seatwise.core.errors import OutsideServiceHours, ServiceOverrun, Validation
 from seatwise.core.model import Service, Venue
 
 _NAIVE_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?")
-_AWARE_INSTANT = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:\d{2})"
-)
+_AWARE_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:\d{2})")
 _LOCAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_TIME = re.compile(r"(\d{2}):(\d{2})")
 _ONE_DAY = timedelta(days=1)
@@ -141,15 +139,11 @@ def resolve_start(venue: Venue, value: str) -> datetime:
         if _NAIVE_LOCAL.fullmatch(value):
             naive = datetime.fromisoformat(value)
             if in_gap(naive, tz):
-                raise ValidationFailed(
-                    f"{value} does not exist in {venue.timezone} (clocks go forward)"
-                )
+                raise ValidationFailed(f"{value} does not exist in {venue.timezone} (clocks go forward)")
             return local_instant(naive, tz)
     except (ValueError, OverflowError) as exc:
         raise ValidationFailed(f"{value!r} is not a valid start") from exc
-    raise ValidationFailed(
-        f"start must be an ISO instant with offset or a local YYYY-MM-DDTHH:MM, got {value!r}"
-    )
+    raise ValidationFailed(f"start must be an ISO instant with offset or a local YYYY-MM-DDTHH:MM, got {value!r}")
 
 
 # --- local wall time <-> instant ---------------------------------------------------
@@ -288,9 +282,7 @@ def service_at(venue: Venue, start: datetime) -> ServiceDay:
             if on.weekday() not in service.days:
                 continue
             sd = service_day(venue, service, on)
-            inside = sd.start <= start < sd.end or (
-                service.last_seating is not None and start == sd.last_seating
-            )
+            inside = sd.start <= start < sd.end or (service.last_seating is not None and start == sd.last_seating)
             if not inside:
                 continue
             if on in venue.policy.closures:
@@ -322,9 +314,7 @@ def turn_minutes(service: Service, party: int) -> int:
     return service.turns[-1].minutes
 
 
-def window_in_service(
-    sd: ServiceDay, party: int, start: datetime, slot_start: datetime
-) -> BookingWindow:
+def window_in_service(sd: ServiceDay, party: int, start: datetime, slot_start: datetime) -> BookingWindow:
     """The booking window of a start already known to belong to `sd`.
 
     Raises ServiceOverrun when overrun is not allowed and clamping the block at the

@@ -80,9 +80,7 @@ class VenueIndex:
         self.combinable: Mapping[str, int] = dict(sorted(combinable.items()))
         size_count = Counter(t.seats for t in tables if t.active)
         scale = lcm(*size_count.values()) if size_count else 1
-        self.scarcity: tuple[int, ...] = tuple(
-            t.seats * scale // (size_count[t.seats] or scale) for t in tables
-        )
+        self.scarcity: tuple[int, ...] = tuple(t.seats * scale // (size_count[t.seats] or scale) for t in tables)
         self._singles: dict[tuple[int, int], int] = {}
 
     def singles(self, party: int, max_overage: int) -> int:
