@@ -1,0 +1,128 @@
+"""Shared plumbing for the benchmark programs: a real server in a subprocess on a
+throwaway database of the embedded PostgreSQL, timing statistics, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from seatwise.config import load_settings
+from seatwise.store import migrate, server
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+ADMIN_KEY = "sw_admin_bench"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(samples: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples]
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(percentile(ms, 95), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+    }
+
+
+def median_of_runs(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per-field median over several runs (machines here are shared and noisy)."""
+    return {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
+
+
+def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    widths = [max(len(str(x)) for x in [h, *(r[i] for r in rows)]) for i, h in enumerate(header)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)))
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{name}-{stamp}.json"
+    payload = {
+        "benchmark": name,
+        "at": stamp,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        **payload,
+    }
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    return path
+
+
+def pg() -> server.Server:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return server.locate(load_settings())
+
+
+def fresh_database(srv: server.Server, name: str) -> str:
+    server.drop_database(srv, name)
+    server.ensure_database(srv, name)
+    migrate.upgrade(srv.owner_url(name))
+    return srv.owner_url(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[str]:
+    """The real app under uvicorn in its own process(es), on a loopback port."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SEATWISE_DATABASE": database,
+        "SEATWISE_ADMIN_KEY": ADMIN_KEY,
+        "SEATWISE_POOL_SIZE": str(pool),
+    }
+    cmd = [
+        sys.executable, "-m", "uvicorn", "--factory", "seatwise.api.main:app_from_env",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)  # noqa: S603 - our own interpreter and module
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
