@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from seatwise.api.problems import PROBLEM_SCHEMA
 from seatwise.core.errors import ERROR_CATALOGUE, ErrorCode, SeatwiseError
 from seatwise.runtime import Runtime
 
@@ -49,7 +50,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"path": _location(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
+        errors = [
+            {"path": _location(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()
+        ]
         first = errors[0] if errors else {"path": "$", "message": "invalid request"}
         return problem_response(
             SeatwiseError(f"{first['path']}: {first['message']}", code=ErrorCode.VALIDATION_ERROR, errors=errors)
@@ -70,4 +73,13 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     for router in routes.ROUTERS:
         app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
     return app

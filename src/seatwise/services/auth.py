@@ -23,6 +23,7 @@ class Permission(StrEnum):
     CANCEL_OWN_BOOKING = "cancel_own_booking"
     READ_BOOKINGS = "read_bookings"
     MANAGE_BOOKINGS = "manage_bookings"
+    READ_VENUE = "read_venue"
     MANAGE_VENUE = "manage_venue"
     MANAGE_KEYS = "manage_keys"
     READ_RESTAURANT = "read_restaurant"

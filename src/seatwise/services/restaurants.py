@@ -6,11 +6,14 @@ import secrets
 import threading
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError
-from seatwise.core.model import Venue
+from seatwise.core.assignment import check_assignment
+from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
+from seatwise.core.model import EMPTY_LEDGER, Table, Venue
 from seatwise.core.venue_doc import parse_venue_document, policy_version, venue_to_document
+from seatwise.store import bookings as bookings_repo
 from seatwise.store import keys, venues
 from seatwise.store.db import Database
 from seatwise.store.venues import Conn
@@ -130,3 +133,131 @@ def venue_snapshot(conn: Conn, rid: str, row: dict[str, Any] | None = None) -> V
     with _cache_lock:
         _cache[rid] = venue
     return venue
+
+
+# --- venue changes ----------------------------------------------------------------------
+
+
+def _stranded(new: Venue, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The live bookings the new venue could no longer seat on their tables.
+
+    A booking is stranded when one of its tables is removed or put out of service,
+    when its tables no longer take the party (a single table's min/max party, a
+    combination's total seats), or when its combination would span two zones.
+    Adjacency and slack are layout advice, not a reason to refuse.
+    """
+    out = []
+    for row in rows:
+        labels = list(row["labels"])
+        removed = [x for x in labels if x not in new.table_by_label]
+        if removed:
+            reasons = [f"removed: {', '.join(removed)}"]
+        else:
+            checks = check_assignment(
+                new, row["party_size"], labels, row["block_start"], row["end_at"], EMPTY_LEDGER, now
+            )
+            reasons = [c.message for c in checks if not c.ok and c.check in ("capacity", "zone")]
+        if reasons:
+            out.append(
+                {
+                    "id": row["id"],
+                    "start": row["start_at"].isoformat(),
+                    "party_size": row["party_size"],
+                    "tables": labels,
+                    "reason": "; ".join(reasons),
+                }
+            )
+    return out
+
+
+def replace_venue(db: Database, rid: str, document: object) -> dict[str, Any]:
+    """Replace the whole venue document, keeping bookings.
+
+    Validated whole first. Refused with 409 VENUE_IN_USE, listing them, when future
+    live bookings would be stranded (see :func:`_stranded`). Bumps the venue version
+    (so every cached snapshot is dropped) and records the policy version, in the
+    same transaction as the layout.
+    """
+    new = parse_venue_document(document)
+    canonical = venue_to_document(new)
+    version = policy_version(new.policy)
+
+    def use_case(conn: Conn) -> dict[str, Any]:
+        row = venues.lock_restaurant(conn, rid)  # one venue change at a time
+        if row is None:
+            raise NotFound("no such restaurant")
+        now = datetime.now(UTC)
+        old = venue_snapshot(conn, rid, row)
+        # Changed tables are locked first, which waits out writers still inserting on them.
+        changed = [
+            t.id
+            for t in old.tables
+            if t.label not in new.table_by_label or _shape(new.table_by_label[t.label]) != _shape(t)
+        ]
+        venues.lock_tables(conn, rid, changed)
+        stranded = _stranded(new, bookings_repo.live_bookings_after(conn, rid, now), now)
+        if stranded:
+            raise SeatwiseError(
+                f"{len(stranded)} future booking(s) would be stranded by this change",
+                code=ErrorCode.VENUE_IN_USE,
+                bookings=stranded,
+            )
+        try:
+            venues.update_restaurant(conn, rid, new, version)
+        except venues.SlugTaken:
+            raise SeatwiseError(
+                f"slug {new.slug!r} is already used by another restaurant", code=ErrorCode.SLUG_TAKEN, slug=new.slug
+            ) from None
+        venues.insert_policy(conn, rid, canonical["policy"], version)
+        venues.write_layout(conn, rid, new)
+        return restaurant_view(conn, rid)
+
+    return db.run(rid, use_case)
+
+
+def _shape(t: Table) -> tuple[object, ...]:
+    return (t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active)
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+def _key_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "role": row["role"],
+        "created_at": row["created_at"].isoformat(),
+        "revoked_at": row["revoked_at"].isoformat() if row["revoked_at"] else None,
+    }
+
+
+def create_api_key(db: Database, rid: str, role: str) -> dict[str, Any]:
+    """A new key for `role`; the secret is in this answer only (its hash is stored)."""
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
+    key_id, key = str(uuid.uuid4()), new_api_key(rid)
+    with db.tenant(rid) as conn:
+        if venues.restaurant_row(conn, rid) is None:
+            raise NotFound("no such restaurant")
+        keys.insert_key(conn, rid, key_id, role, key)
+        row = keys.get_key(conn, rid, key_id)
+    if row is None:
+        raise NotFound("no such API key")
+    return {**_key_view(row), "key": key}
+
+
+def list_api_keys(db: Database, rid: str) -> list[dict[str, Any]]:
+    with db.tenant(rid) as conn:
+        return [_key_view(r) for r in keys.list_keys(conn, rid)]
+
+
+def revoke_api_key(db: Database, rid: str, key_id: str) -> None:
+    """Revoke a key (at once: every request looks its key up). Revoking twice is fine."""
+    try:
+        key_id = str(uuid.UUID(key_id))
+    except ValueError:
+        raise NotFound("no such API key") from None
+    with db.tenant(rid) as conn:
+        if keys.get_key(conn, rid, key_id) is None:
+            raise NotFound("no such API key")
+        keys.revoke_key(conn, rid, key_id)

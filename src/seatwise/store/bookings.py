@@ -121,7 +121,10 @@ def transfer_hold_allocations(conn: Conn, rid: str, hold_id: str, booking_id: st
     return cur.rowcount
 
 
-def confirmation_for(conn: Conn, rid: str, *, hold_id: str | None = None, key: str | None = None) -> dict[str, Any] | None:
+def confirmation_for(
+    conn: Conn, rid: str, *, hold_id: str | None = None, key: str | None = None
+) -> dict[str, Any] | None:
+    arg: str | None
     if hold_id is not None:
         where, arg = "hold_id = %s", hold_id
     else:
@@ -159,3 +162,44 @@ def emit(conn: Conn, rid: str, event: str, payload: dict[str, Any]) -> None:
         "INSERT INTO outbox (restaurant_id, event, payload) VALUES (%s, %s, %s)",
         [rid, event, json.dumps(payload, default=str)],
     )
+
+
+def set_allow_slack(conn: Conn, rid: str, booking_id: str, allow_slack: bool) -> None:
+    conn.execute(
+        "UPDATE bookings SET allow_slack = %s, updated_at = now() WHERE restaurant_id = %s AND id = %s",
+        [allow_slack, rid, booking_id],
+    )
+
+
+def reschedule(conn: Conn, rid: str, booking_id: str, fields: dict[str, Any]) -> None:
+    """Set a booking's party and window (the caller moved its allocations and pacing)."""
+    conn.execute(
+        """UPDATE bookings SET party_size = %(party_size)s, start_at = %(start_at)s,
+               block_start = %(block_start)s, end_at = %(end_at)s, slot_start = %(slot_start)s,
+               service_date = %(service_date)s, service_name = %(service_name)s,
+               policy_version = %(policy_version)s, updated_at = now()
+           WHERE restaurant_id = %(rid)s AND id = %(id)s""",
+        {"rid": rid, "id": booking_id, **fields},
+    )
+
+
+def live_bookings_after(conn: Conn, rid: str, now: datetime) -> list[dict[str, Any]]:
+    """Bookings that still occupy tables after `now` (pending, confirmed or seated)."""
+    return conn.execute(
+        f"""SELECT {BOOKING_COLUMNS} FROM bookings b
+            WHERE b.restaurant_id = %s AND b.end_at > %s AND b.status IN ('pending', 'confirmed', 'seated')
+            ORDER BY b.start_at, b.id""",  # noqa: S608 - fixed SQL
+        [rid, now],
+    ).fetchall()
+
+
+def insert_block(conn: Conn, rid: str, block_id: str, start: datetime, end: datetime, reason: str) -> None:
+    conn.execute(
+        "INSERT INTO blocks (restaurant_id, id, start_at, end_at, reason) VALUES (%s, %s, %s, %s, %s)",
+        [rid, block_id, start, end, reason],
+    )
+
+
+def delete_block(conn: Conn, rid: str, block_id: str) -> bool:
+    """Lift a block; its allocations go with it (ON DELETE CASCADE)."""
+    return conn.execute("DELETE FROM blocks WHERE restaurant_id = %s AND id = %s", [rid, block_id]).rowcount == 1

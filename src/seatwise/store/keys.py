@@ -44,3 +44,10 @@ def revoke_key(conn: Conn, rid: str, key_id: str) -> bool:
         [rid, key_id],
     )
     return cur.rowcount == 1
+
+
+def get_key(conn: Conn, rid: str, key_id: str) -> dict[str, Any] | None:
+    return conn.execute(
+        "SELECT id::text AS id, role, created_at, revoked_at FROM api_keys WHERE restaurant_id = %s AND id = %s",
+        [rid, key_id],
+    ).fetchone()

@@ -84,7 +84,8 @@ def lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None,
             pacing.max_parties_per_slot if pacing else None,
         ],
     ).fetchone()
-    assert row is not None
+    if row is None:  # INSERT .. ON CONFLICT DO UPDATE .. RETURNING always returns the row
+        raise LookupError("pacing row not returned")
     released = conn.execute(
         """WITH gone AS (
                UPDATE holds SET pacing_released = true
@@ -93,7 +94,8 @@ def lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None,
            SELECT coalesce(sum(party_size), 0)::int AS covers, count(*)::int AS parties FROM gone""",
         [rid, slot_start, now],
     ).fetchone()
-    assert released is not None
+    if released is None:  # an aggregate always returns one row
+        raise LookupError("pacing release not returned")
     covers, parties = row["covers"] - released["covers"], row["parties"] - released["parties"]
     if released["parties"]:
         add_pacing(conn, rid, slot_start, -released["covers"], -released["parties"])
@@ -170,4 +172,18 @@ def archive_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:
            FROM gone""",
         [rid, booking_id],
     )
+    return cur.rowcount
+
+
+def lock_slots(
+    conn: Conn, rid: str, slots: dict[datetime, Pacing | None], now: datetime
+) -> dict[datetime, PacingUsage]:
+    """Lock several slots' pacing rows in ascending slot order (see the module's lock
+    order) and return each one's usage as :func:`lock_slot` does."""
+    return {slot: lock_slot(conn, rid, slot, slots[slot], now) for slot in sorted(slots)}
+
+
+def delete_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:
+    """Drop a booking's allocation rows (a move re-inserts them in the same transaction)."""
+    cur = conn.execute("DELETE FROM allocations WHERE restaurant_id = %s AND booking_id = %s", [rid, booking_id])
     return cur.rowcount

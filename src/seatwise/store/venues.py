@@ -44,12 +44,13 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
     """Upsert zones and tables by key/label, replace adjacency; return label -> table id.
 
     Tables absent from `venue` are retired (kept for the ledger's history), zones
-    absent from it are deleted when no table refers to them.
+    absent from it are deleted when no table refers to them, else retired.
     """
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO zones (restaurant_id, key, name, position) VALUES (%s, %s, %s, %s)
-               ON CONFLICT (restaurant_id, key) DO UPDATE SET name = EXCLUDED.name, position = EXCLUDED.position""",
+               ON CONFLICT (restaurant_id, key) DO UPDATE SET
+                   name = EXCLUDED.name, position = EXCLUDED.position, retired_at = NULL""",
             [(rid, z.key, z.name, i) for i, z in enumerate(venue.zones)],
         )
         cur.executemany(
@@ -63,12 +64,18 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
         )
     labels = [t.label for t in venue.tables]
     conn.execute(
-        "UPDATE dining_tables SET retired_at = now() WHERE restaurant_id = %s AND retired_at IS NULL AND label <> ALL(%s)",
+        """UPDATE dining_tables SET retired_at = now()
+           WHERE restaurant_id = %s AND retired_at IS NULL AND label <> ALL(%s)""",
         [rid, labels],
     )
     conn.execute(
         """DELETE FROM zones z WHERE z.restaurant_id = %s AND z.key <> ALL(%s)
-           AND NOT EXISTS (SELECT 1 FROM dining_tables t WHERE t.restaurant_id = z.restaurant_id AND t.zone_key = z.key)""",
+           AND NOT EXISTS (SELECT 1 FROM dining_tables t
+                           WHERE t.restaurant_id = z.restaurant_id AND t.zone_key = z.key)""",
+        [rid, [z.key for z in venue.zones]],
+    )
+    conn.execute(
+        "UPDATE zones SET retired_at = now() WHERE restaurant_id = %s AND retired_at IS NULL AND key <> ALL(%s)",
         [rid, [z.key for z in venue.zones]],
     )
     ids = {
@@ -96,10 +103,13 @@ def restaurant_row(conn: Conn, rid: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
-def venue_parts(conn: Conn, rid: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+Rows = list[dict[str, Any]]
+
+
+def venue_parts(conn: Conn, rid: str) -> tuple[Rows, Rows, Rows, dict[str, Any]]:
     """Zones, live tables, adjacency (by label) and the current policy document."""
     zones = conn.execute(
-        "SELECT key, name FROM zones WHERE restaurant_id = %s ORDER BY position, key", [rid]
+        "SELECT key, name FROM zones WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY position, key", [rid]
     ).fetchall()
     tables = conn.execute(
         """SELECT id, label, zone_key, seats, min_party, max_party, movable, active
@@ -118,5 +128,38 @@ def venue_parts(conn: Conn, rid: str) -> tuple[list[dict[str, Any]], list[dict[s
            ON p.restaurant_id = r.id AND p.version = r.policy_version WHERE r.id = %s""",
         [rid],
     ).fetchone()
-    assert policy is not None, "every restaurant has its current policy row"
+    if policy is None:
+        raise LookupError(f"restaurant {rid} has no current policy row")  # schema invariant broken
     return zones, tables, edges, policy["document"]
+
+
+def lock_restaurant(conn: Conn, rid: str) -> dict[str, Any] | None:
+    """The restaurant row, locked: venue changes of one restaurant are serialised."""
+    conn.execute("SELECT 1 FROM restaurants WHERE id = %s FOR UPDATE", [rid])
+    return restaurant_row(conn, rid)
+
+
+def lock_tables(conn: Conn, rid: str, table_ids: list[int]) -> None:
+    """Lock dining-table rows in ascending id order. FOR UPDATE conflicts with the
+    key-share lock a writer's allocation insert takes on its table, so this waits
+    until in-flight writers on these tables have committed (and their bookings are
+    visible to the caller's next statement)."""
+    if table_ids:
+        conn.execute(
+            "SELECT id FROM dining_tables WHERE restaurant_id = %s AND id = ANY(%s) ORDER BY id FOR UPDATE",
+            [rid, sorted(table_ids)],
+        )
+
+
+def update_restaurant(conn: Conn, rid: str, venue: Venue, policy_version: str) -> None:
+    """Replace the restaurant's own fields and bump its venue version."""
+    try:
+        with conn.transaction():  # savepoint: a taken slug must not poison the caller
+            conn.execute(
+                """UPDATE restaurants SET slug = %s, name = %s, timezone = %s, slot_minutes = %s,
+                          policy_version = %s, venue_version = venue_version + 1, updated_at = now()
+                   WHERE id = %s""",
+                [venue.slug, venue.name, venue.timezone, venue.slot_minutes, policy_version, rid],
+            )
+    except pg_errors.UniqueViolation as exc:
+        raise SlugTaken(venue.slug) from exc

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
+from seatwise.api.models import BookingOut, HoldOut
+from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.services import availability as reads
-from seatwise.services import bookings
+from seatwise.services import bookings, moves
 from seatwise.services.auth import Permission, Principal, authorize
 
-router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"])
+router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"], responses=TENANT_PROBLEMS)
 
 Label = Annotated[str, Field(min_length=1, max_length=40)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
@@ -48,6 +50,16 @@ class BookingIn(Strict):
     allow_slack: bool = False
 
 
+class TablesIn(Strict):
+    table_labels: list[Label] = Field(min_length=1, max_length=5)
+    allow_slack: bool = False
+
+
+class BookingPatch(Strict):
+    start: str | None = Field(default=None, min_length=1, max_length=64)
+    party_size: int | None = Field(default=None, ge=1, le=1000)
+
+
 def _actor(who: Principal) -> bookings.Actor:
     return bookings.Actor(who.role, who.key_id)
 
@@ -69,7 +81,7 @@ def get_availability(
     return reads.availability(rt.db, rid, date, party_size, time)
 
 
-@router.post("/holds", status_code=201)
+@router.post("/holds", status_code=201, response_model=HoldOut)
 def create_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: HoldIn) -> dict[str, Any]:
     authorize(who, rid, Permission.MANAGE_HOLDS)
     return bookings.create_hold(rt.db, rid, body.party_size, body.start, body.table_labels, _actor(who))
@@ -82,7 +94,12 @@ def release_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, hold_id: 
     return Response(status_code=204)
 
 
-@router.post("/holds/{hold_id}/confirm", status_code=201)
+@router.post(
+    "/holds/{hold_id}/confirm",
+    status_code=201,
+    response_model=BookingOut,
+    responses={200: {"model": BookingOut, "description": "a replay: the same booking"}},
+)
 def confirm_hold(
     rt: RuntimeDep,
     who: PrincipalDep,
@@ -100,7 +117,12 @@ def confirm_hold(
     return booking
 
 
-@router.post("/bookings", status_code=201)
+@router.post(
+    "/bookings",
+    status_code=201,
+    response_model=BookingOut,
+    responses={200: {"model": BookingOut, "description": "a replay: the same booking"}},
+)
 def create_booking(
     rt: RuntimeDep,
     who: PrincipalDep,
@@ -129,7 +151,7 @@ def create_booking(
     return booking
 
 
-@router.get("/bookings")
+@router.get("/bookings", response_model=list[BookingOut])
 def list_bookings(
     rt: RuntimeDep,
     who: PrincipalDep,
@@ -142,7 +164,7 @@ def list_bookings(
     return bookings.list_bookings(rt.db, rid, parse_local_date(date))
 
 
-@router.get("/bookings/{booking_id}")
+@router.get("/bookings/{booking_id}", response_model=BookingOut)
 def get_booking(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
     authorize(who, rid, Permission.READ_BOOKINGS)
     return bookings.get_booking(rt.db, rid, booking_id)
@@ -156,24 +178,42 @@ def _transition(rt: Any, who: Principal, rid: str, booking_id: str, action: str)
     return bookings.transition(rt.db, rid, booking_id, action, _actor(who))
 
 
-@router.post("/bookings/{booking_id}/cancel")
+@router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)
 def cancel(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
     return _transition(rt, who, rid, booking_id, "cancel")
 
 
-@router.post("/bookings/{booking_id}/seat")
+@router.post("/bookings/{booking_id}/seat", response_model=BookingOut)
 def seat(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
     return _transition(rt, who, rid, booking_id, "seat")
 
 
-@router.post("/bookings/{booking_id}/complete")
+@router.post("/bookings/{booking_id}/complete", response_model=BookingOut)
 def complete(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
     return _transition(rt, who, rid, booking_id, "complete")
 
 
-@router.post("/bookings/{booking_id}/no-show")
+@router.post("/bookings/{booking_id}/no-show", response_model=BookingOut)
 def no_show(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
     return _transition(rt, who, rid, booking_id, "no-show")
+
+
+@router.put("/bookings/{booking_id}/tables", response_model=BookingOut)
+def assign_tables(
+    rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str, body: TablesIn
+) -> dict[str, Any]:
+    """Move a live booking onto the chosen tables; a refusal lists every check."""
+    authorize(who, rid, Permission.MANAGE_BOOKINGS)
+    return moves.assign_tables(rt.db, rid, booking_id, body.table_labels, body.allow_slack, _actor(who))
+
+
+@router.patch("/bookings/{booking_id}", response_model=BookingOut)
+def reschedule(
+    rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str, body: BookingPatch
+) -> dict[str, Any]:
+    """Move a live booking to another start and/or party size, all or nothing."""
+    authorize(who, rid, Permission.MANAGE_BOOKINGS)
+    return moves.reschedule(rt.db, rid, booking_id, body.start, body.party_size, _actor(who))
 
 
 @router.get("/timeline")

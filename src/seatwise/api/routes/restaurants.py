@@ -1,26 +1,35 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, ConfigDict
 
 from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
+from seatwise.api.models import ApiKeyCreated, ApiKeyOut, RestaurantCreated, RestaurantOut
+from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.services import restaurants
 from seatwise.services.auth import Permission, authorize, require_admin
 
-router = APIRouter(prefix="/v1/restaurants", tags=["restaurants"])
+router = APIRouter(prefix="/v1/restaurants", tags=["restaurants"], responses=TENANT_PROBLEMS)
+
+VenueDocument = Body(..., description="a venue document (DESIGN §7), validated whole")
 
 
-@router.post("", status_code=201)
-def create_restaurant(
-    rt: RuntimeDep, who: PrincipalDep, document: dict[str, Any] = Body(...)  # noqa: B008 - FastAPI idiom
-) -> dict[str, Any]:
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["staff", "channel"]
+
+
+@router.post("", status_code=201, response_model=RestaurantCreated)
+def create_restaurant(rt: RuntimeDep, who: PrincipalDep, document: dict[str, Any] = VenueDocument) -> dict[str, Any]:
     """Create a restaurant from a venue document (admin key)."""
     require_admin(who)
     return restaurants.create_restaurant(rt.db, document)
 
 
-@router.get("/{rid}")
+@router.get("/{rid}", response_model=RestaurantOut)
 def get_restaurant(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId) -> dict[str, Any]:
     authorize(who, rid, Permission.READ_RESTAURANT)
     return restaurants.get_restaurant(rt.db, rid)
@@ -28,5 +37,37 @@ def get_restaurant(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId) -> dict
 
 @router.get("/{rid}/venue")
 def get_venue(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId) -> dict[str, Any]:
-    authorize(who, rid, Permission.READ_RESTAURANT)
+    """The current venue document (canonical form)."""
+    authorize(who, rid, Permission.READ_VENUE)
     return restaurants.export_venue(rt.db, rid)
+
+
+@router.put("/{rid}/venue", response_model=RestaurantOut)
+def replace_venue(
+    rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, document: dict[str, Any] = VenueDocument
+) -> dict[str, Any]:
+    """Replace the venue document, keeping bookings; 409 VENUE_IN_USE lists the future
+    bookings the change would strand."""
+    authorize(who, rid, Permission.MANAGE_VENUE)
+    return restaurants.replace_venue(rt.db, rid, document)
+
+
+@router.post("/{rid}/api-keys", status_code=201, response_model=ApiKeyCreated)
+def create_api_key(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: ApiKeyIn) -> dict[str, Any]:
+    """A new key; its secret is in this answer only."""
+    authorize(who, rid, Permission.MANAGE_KEYS)
+    return restaurants.create_api_key(rt.db, rid, body.role)
+
+
+@router.get("/{rid}/api-keys", response_model=list[ApiKeyOut])
+def list_api_keys(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId) -> list[dict[str, Any]]:
+    authorize(who, rid, Permission.MANAGE_KEYS)
+    return restaurants.list_api_keys(rt.db, rid)
+
+
+@router.delete("/{rid}/api-keys/{key_id}", status_code=204)
+def revoke_api_key(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, key_id: str) -> Response:
+    """Revoke a key; it fails with 401 from the next request on."""
+    authorize(who, rid, Permission.MANAGE_KEYS)
+    restaurants.revoke_api_key(rt.db, rid, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,80 @@
+"""Response models: the published shape of what the API answers.
+
+Services render plain dicts; these models only describe (and, at the boundary,
+check) them, so the OpenAPI document is a contract schemathesis can test.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class GuestOut(BaseModel):
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+class BookingOut(BaseModel):
+    id: str
+    status: str = Field(description="pending | confirmed | seated | completed | cancelled | no_show")
+    party_size: int
+    start: str = Field(description="the guest's start, ISO 8601 with the restaurant's offset")
+    end: str = Field(description="when the tables are free again (block end)")
+    tables: list[str]
+    guest: GuestOut
+    notes: str | None = None
+    service: str
+    channel: str | None = None
+    allow_slack: bool
+    created_at: str
+
+
+class HoldOut(BaseModel):
+    id: str
+    party_size: int
+    start: str
+    end: str
+    tables: list[str]
+    expires_at: str
+
+
+class BlockOut(BaseModel):
+    id: str
+    tables: list[str]
+    start: str
+    end: str
+    reason: str
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    role: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the secret, shown in this answer only")
+
+
+class ZoneOut(BaseModel):
+    key: str
+    name: str
+
+
+class RestaurantOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+    timezone: str
+    slot_minutes: int
+    venue_version: int
+    policy_version: str
+    zones: list[ZoneOut]
+    tables: int
+    created_at: str
+
+
+class RestaurantCreated(RestaurantOut):
+    api_keys: dict[str, str] = Field(description="role -> key, shown in this answer only")

@@ -1,0 +1,116 @@
+"""Staff blocks: tables taken out of service for an interval.
+
+A block is allocation rows with `block_id`, so the exclusion constraint guards it
+like any booking. A block never moves anything behind the host's back: one that
+would overlap a live booking, hold or another block is refused with 409
+BLOCK_CONFLICT listing them all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
+from seatwise.core.model import Venue, natural_key
+from seatwise.core.timerules import resolve_start, venue_zone
+from seatwise.services.bookings import Actor, _uid, utcnow
+from seatwise.services.restaurants import venue_snapshot
+from seatwise.store import bookings as repo
+from seatwise.store import ledger
+from seatwise.store.db import Database
+from seatwise.store.venues import Conn
+
+# A block is stored as rows of at most LONGEST_BLOCK each, which a day's ledger read
+# always sees; a block may span this many days in all.
+MAX_BLOCK = timedelta(days=31)
+
+
+def _pieces(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    lo = start
+    while lo < end:
+        hi = min(lo + ledger.LONGEST_BLOCK, end)
+        yield lo, hi
+        lo = hi
+
+
+def _table_ids(venue: Venue, labels: Sequence[str]) -> list[int]:
+    if not labels:
+        raise ValidationFailed("choose at least one table")
+    repeated = sorted({x for x in labels if list(labels).count(x) > 1}, key=natural_key)
+    if repeated:
+        raise ValidationFailed(f"tables listed twice: {', '.join(repeated)}", labels=repeated)
+    unknown = sorted((x for x in labels if x not in venue.table_by_label), key=natural_key)
+    if unknown:
+        raise ValidationFailed(f"unknown tables: {', '.join(unknown)}", labels=unknown)
+    return sorted(venue.table_by_label[x].id for x in labels)
+
+
+def block_view(venue: Venue, row: dict[str, Any]) -> dict[str, Any]:
+    zone = venue_zone(venue)
+    labels = sorted((venue.table_by_id[t].label for t in row["table_ids"] if t in venue.table_by_id), key=natural_key)
+    return {
+        "id": row["id"],
+        "tables": labels,
+        "start": row["start_at"].astimezone(zone).isoformat(),
+        "end": row["end_at"].astimezone(zone).isoformat(),
+        "reason": row["reason"],
+    }
+
+
+def create_block(
+    db: Database, rid: str, labels: Sequence[str], start: str, end: str, reason: str, actor: Actor
+) -> dict[str, Any]:
+    """Take `labels` out of service over `[start, end)`, or refuse with every overlap."""
+
+    def use_case(conn: Conn) -> dict[str, Any]:
+        now = utcnow()
+        venue = venue_snapshot(conn, rid)
+        lo, hi = resolve_start(venue, start), resolve_start(venue, end)
+        if hi <= lo:
+            raise ValidationFailed("end must be after start")
+        if hi - lo > MAX_BLOCK:
+            raise ValidationFailed(f"a block lasts at most {MAX_BLOCK.days} days")
+        table_ids = _table_ids(venue, labels)
+        day = ledger.load_ledger(conn, rid, lo, hi, now)
+        zone = venue_zone(venue)
+        overlaps = [
+            {
+                "kind": b.kind,
+                "id": b.ref,
+                "table": venue.table_by_id[t].label,
+                "start": b.start.astimezone(zone).isoformat(),
+                "end": b.end.astimezone(zone).isoformat(),
+            }
+            for t in table_ids
+            for b in sorted(day.busy.get(t, ()), key=lambda b: (b.start, b.ref))
+            if b.live(now) and b.start < hi and b.end > lo
+        ]
+        if overlaps:
+            names = "; ".join(f"{o['table']}: {o['kind']} {o['id']}" for o in overlaps)
+            raise SeatwiseError(f"the block would overlap {names}", code=ErrorCode.BLOCK_CONFLICT, bookings=overlaps)
+        block_id = str(uuid.uuid4())
+        repo.insert_block(conn, rid, block_id, lo, hi, reason)
+        ledger.clear_expired_holds(conn, rid, lo, hi, now)
+        for piece_lo, piece_hi in _pieces(lo, hi):
+            ledger.insert_allocations(conn, rid, table_ids, piece_lo, piece_hi, block_id=block_id)
+        row = {"id": block_id, "start_at": lo, "end_at": hi, "reason": reason, "table_ids": table_ids}
+        view = block_view(venue, row)
+        repo.emit(conn, rid, "block.created", {**view, "actor": actor.label})
+        return view
+
+    return db.run(rid, use_case)
+
+
+def delete_block(db: Database, rid: str, block_id: str, actor: Actor) -> None:
+    """Lift a block: its tables are free again at once."""
+    block_id = _uid(block_id, "block")
+
+    def use_case(conn: Conn) -> None:
+        if not repo.delete_block(conn, rid, block_id):
+            raise NotFound("no such block")
+        repo.emit(conn, rid, "block.deleted", {"id": block_id, "actor": actor.label})
+
+    db.run(rid, use_case)

@@ -1,0 +1,193 @@
+"""Staff moves: put a booking on other tables, or at another time or party size.
+
+Each move is one transaction that deletes the booking's allocation rows and inserts
+the new ones, so there is no committed instant at which the booking holds both
+table sets or neither; the exclusion constraint still settles any race with other
+writers (the attempt is retried on a fresh ledger). Lock order is the ledger's:
+the pacing rows of the slots touched, ascending, then the booking row, then
+allocations in ascending table order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from seatwise.core.assignment import check_assignment
+from seatwise.core.availability import check_party, nearest_available
+from seatwise.core.errors import CapacityExceeded, IllegalTransition, NotFound, ValidationFailed
+from seatwise.core.model import DayLedger, PacingUsage, Venue
+from seatwise.core.pacing import pacing_allows
+from seatwise.core.planner import best_plan
+from seatwise.core.timerules import booking_window, resolve_start, venue_zone
+from seatwise.core.venue_doc import policy_version
+from seatwise.services.bookings import (
+    OCCUPYING,
+    Actor,
+    _pacing_of_slot,
+    _uid,
+    booking_view,
+    refusal_for,
+    utcnow,
+)
+from seatwise.services.restaurants import venue_snapshot
+from seatwise.store import bookings as repo
+from seatwise.store import ledger
+from seatwise.store.db import Conflict, Database
+from seatwise.store.venues import Conn
+
+
+def _occupying(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if row is None:
+        raise NotFound("no such booking")
+    if row["status"] not in OCCUPYING:
+        raise IllegalTransition(f"a {row['status']} booking cannot be {what}", status=row["status"], action=what)
+    return row
+
+
+def _move_allocations(
+    conn: Conn, rid: str, booking_id: str, table_ids: Sequence[int], lo: datetime, hi: datetime, now: datetime
+) -> None:
+    ledger.clear_expired_holds(conn, rid, lo, hi, now)
+    ledger.delete_allocations(conn, rid, booking_id=booking_id)
+    ledger.insert_allocations(conn, rid, table_ids, lo, hi, booking_id=booking_id)
+    repo.set_booking_tables(conn, rid, booking_id, table_ids)
+
+
+def assign_tables(
+    db: Database, rid: str, booking_id: str, labels: Sequence[str], allow_slack: bool, actor: Actor
+) -> dict[str, Any]:
+    """Move a live booking onto the tables `labels` over its current block.
+
+    Every check of :func:`check_assignment` is run (the booking's own rows ignored);
+    a failed one refuses the whole move with its code and every check listed. The
+    booking records `allow_slack`.
+    """
+    booking_id = _uid(booking_id, "booking")
+
+    def use_case(conn: Conn) -> dict[str, Any]:
+        now = utcnow()
+        venue = venue_snapshot(conn, rid)
+        current = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
+        slot = current["slot_start"]
+        ledger.lock_slot(conn, rid, slot, _pacing_of_slot(venue, slot), now)  # lock order: slot first
+        row = _occupying(repo.get_booking(conn, rid, booking_id, for_update=True), "moved")
+        lo, hi = row["block_start"], row["end_at"]
+        day = ledger.load_ledger(conn, rid, lo, hi, now)
+        checks = check_assignment(
+            venue, row["party_size"], labels, lo, hi, day, now, allow_slack=allow_slack, ignore_ref=booking_id
+        )
+        refusal = refusal_for(checks)
+        if refusal is not None:
+            raise refusal
+        table_ids = sorted(venue.table_by_label[x].id for x in labels)
+        _move_allocations(conn, rid, booking_id, table_ids, lo, hi, now)
+        repo.set_allow_slack(conn, rid, booking_id, allow_slack)
+        after = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
+        view = booking_view(venue, after)
+        repo.emit(
+            conn,
+            rid,
+            "assignment.changed",
+            {"booking_id": booking_id, "from": list(row["labels"]), "to": view["tables"], "actor": actor.label},
+        )
+        return view
+
+    return db.run(rid, use_case)
+
+
+def _keeps(
+    venue: Venue, row: dict[str, Any], party: int, lo: datetime, hi: datetime, day: DayLedger, now: datetime
+) -> bool:
+    """Whether the booking's current tables pass every check for the new window."""
+    labels = list(row["labels"])
+    if not labels or any(x not in venue.table_by_label for x in labels):
+        return False  # a retired table: re-plan
+    checks = check_assignment(
+        venue, party, labels, lo, hi, day, now, allow_slack=row["allow_slack"], ignore_ref=row["id"]
+    )
+    return all(c.ok for c in checks)
+
+
+def reschedule(
+    db: Database, rid: str, booking_id: str, start: str | None, party: int | None, actor: Actor
+) -> dict[str, Any]:
+    """Move a live booking to another start and/or party size, all or nothing.
+
+    The current tables are kept when they still pass every check for the new
+    window; otherwise the best plan is taken. Pacing moves from the old slot to the
+    new one (both locked, ascending). Nothing fits: 409 CAPACITY_EXCEEDED with
+    alternatives, and the booking is left as it was.
+    """
+    if start is None and party is None:
+        raise ValidationFailed("send start and/or party_size")
+    booking_id = _uid(booking_id, "booking")
+
+    def use_case(conn: Conn) -> dict[str, Any]:
+        now = utcnow()
+        venue = venue_snapshot(conn, rid)
+        current = _occupying(repo.get_booking(conn, rid, booking_id), "rescheduled")
+        new_party = current["party_size"] if party is None else party
+        check_party(venue, new_party)
+        instant = current["start_at"] if start is None else resolve_start(venue, start)
+        window = booking_window(venue, new_party, instant)
+        old_slot = current["slot_start"]
+        slots = {old_slot: _pacing_of_slot(venue, old_slot), window.slot_start: window.service.pacing}
+        usage = ledger.lock_slots(conn, rid, slots, now)
+        row = _occupying(repo.get_booking(conn, rid, booking_id, for_update=True), "rescheduled")
+        if row["slot_start"] != old_slot or row["party_size"] != current["party_size"]:
+            raise Conflict("moved concurrently")  # re-read and re-plan
+        new_usage = usage[window.slot_start]
+        if window.slot_start == old_slot:  # the booking's own covers make room for themselves
+            new_usage = PacingUsage(new_usage.covers - row["party_size"], new_usage.parties - 1)
+        zone = venue_zone(venue)
+        day_start = datetime.combine(window.service_date, datetime.min.time(), zone)
+
+        def refuse(why: str) -> CapacityExceeded:
+            day = ledger.load_ledger(conn, rid, day_start, day_start + timedelta(days=2), now)
+            return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, new_party, now))
+
+        if not pacing_allows(window.service.pacing, new_usage, new_party):
+            raise refuse("pacing for this time is full")
+        day = ledger.load_ledger(conn, rid, window.block_start, window.block_end, now)
+        if _keeps(venue, row, new_party, window.block_start, window.block_end, day, now):
+            table_ids = sorted(row["table_ids"])
+        else:
+            plan = best_plan(
+                venue, new_party, window.block_start, window.block_end, day, now, ignore_ref=booking_id
+            )
+            if plan is None:
+                raise refuse("no table can take this party at that time")
+            table_ids = sorted(plan.table_ids)
+        _move_allocations(conn, rid, booking_id, table_ids, window.block_start, window.block_end, now)
+        ledger.add_pacing(conn, rid, old_slot, -row["party_size"], -1)  # give back first: CHECKs hold throughout
+        ledger.add_pacing(conn, rid, window.slot_start, new_party, 1)
+        repo.reschedule(
+            conn,
+            rid,
+            booking_id,
+            {
+                "party_size": new_party,
+                "start_at": window.start,
+                "block_start": window.block_start,
+                "end_at": window.block_end,
+                "slot_start": window.slot_start,
+                "service_date": window.service_date,
+                "service_name": window.service.name,
+                "policy_version": policy_version(venue.policy),
+            },
+        )
+        after = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
+        view = booking_view(venue, after)
+        repo.emit(conn, rid, "booking.rescheduled", {**view, "actor": actor.label})
+        if list(after["labels"]) != list(row["labels"]):
+            repo.emit(
+                conn,
+                rid,
+                "assignment.changed",
+                {"booking_id": booking_id, "from": list(row["labels"]), "to": view["tables"], "actor": actor.label},
+            )
+        return view
+
+    return db.run(rid, use_case)
