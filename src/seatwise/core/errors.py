@@ -123,14 +123,15 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.VENUE_IN_USE: (
         409,
         "Venue change would strand bookings",
-        "A venue change removes or shrinks a table, or moves it to another zone, while "
-        "future live bookings use it; `bookings` lists them.",
+        "A venue change would strand future live bookings: it removes a table they use, "
+        "puts it out of service, shrinks it below their party, or splits their table "
+        "combination across zones; `bookings` lists them with the reason. Nothing was written.",
     ),
     ErrorCode.BLOCK_CONFLICT: (
         409,
         "Block overlaps bookings",
-        "A staff block would overlap live bookings or holds; `bookings` lists them. "
-        "Nothing is moved behind the host's back.",
+        "A staff block would overlap live bookings, holds or other blocks; `bookings` "
+        "lists them. Nothing is moved behind the host's back.",
     ),
     ErrorCode.SLUG_TAKEN: (
         409,
