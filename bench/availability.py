@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import httpx
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,6 +28,7 @@ from _common import (  # noqa: E402 - after the path tweak
     ADMIN_KEY,
     ROOT,
     api_server,
+    client,
     fresh_database,
     median_of_runs,
     pg,
@@ -78,7 +78,7 @@ def book_a_day(url: str, rid: str, key: str, slots: list[str]) -> int:
         for i in range(TARGET_BOOKINGS * 3)
     ]
     made = 0
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+    with client(url, key) as c:
 
         def post(body: dict[str, object]) -> int:
             return c.post(f"/v1/restaurants/{rid}/bookings", json=body).status_code
@@ -113,7 +113,7 @@ def main() -> None:
     fresh_database(srv, "seatwise_bench_availability")
     doc = yaml.safe_load((ROOT / "examples" / "grand-hall.yaml").read_text())
     with api_server("seatwise_bench_availability") as url:
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60)
+        admin = client(url, ADMIN_KEY)
         created = admin.post("/v1/restaurants", json=doc).json()
         rid, key = created["id"], created["api_keys"]["staff"]
         slots = [s["time"] for s in admin.get(
@@ -124,7 +124,7 @@ def main() -> None:
 
         # (b) HTTP, against /healthz on the same keep-alive connection.
         http: dict[str, dict[str, float]] = {}
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+        with client(url, key) as c:
             for _ in range(20):  # warm the venue cache and connections
                 c.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY.isoformat(), "party_size": 2})
             http["healthz"] = median_of_runs([summary_ms(timed(lambda: c.get("/healthz"), HTTP_ITERATIONS)) for _ in range(RUNS)])

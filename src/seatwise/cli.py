@@ -109,6 +109,7 @@ def serve(
     import uvicorn
 
     from seatwise import runtime
+    from seatwise.api.protocol import NoDelayH11Protocol
 
     settings = load_settings()
     started = time.perf_counter()
@@ -127,6 +128,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=workers,
+        http=NoDelayH11Protocol,
         log_level="warning",
         access_log=False,
     )

@@ -1,0 +1,207 @@
+"""Booking throughput and latency (issue 4) against the real server.
+
+Venues: examples/grand-hall.yaml plus 50 generated restaurants.
+(a) uncontended bookings spread over restaurants, dates and times with 1, 4 and 16
+    concurrent clients;
+(b) contended: 100 clients racing for one slot of a 10-table restaurant;
+and in the same run the raw PostgreSQL ceiling: single-row INSERT commits/s on the
+same server, same durability settings, same client counts. After every run a SQL
+audit counts overlapping live allocations and pacing overruns (must be zero).
+
+Each figure is the median over RUNS runs. Prints a table, writes
+bench/results/booking-*.json.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402 - after the path tweak
+    ADMIN_KEY,
+    ROOT,
+    api_server,
+    client,
+    fresh_database,
+    median_of_runs,
+    pg,
+    print_table,
+    summary_ms,
+    write_result,
+)
+
+DB = "seatwise_bench_booking"
+RUNS = 3
+CLIENTS = (1, 4, 16)
+PER_CLIENT = 40  # bookings each client makes in one uncontended run
+RAW_PER_CLIENT = 200
+TIMEZONES = ("Europe/London", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
+FIRST_DAY = date(2027, 9, 1)
+
+AUDIT = """
+SELECT
+  (SELECT count(*) FROM allocations a JOIN allocations b
+     ON b.restaurant_id = a.restaurant_id AND b.table_id = a.table_id AND a.id < b.id AND a.during && b.during
+   WHERE (a.expires_at IS NULL OR a.expires_at > now()) AND (b.expires_at IS NULL OR b.expires_at > now())),
+  (SELECT count(*) FROM pacing_usage
+   WHERE (max_covers IS NOT NULL AND covers > max_covers) OR (max_parties IS NOT NULL AND parties > max_parties))
+"""
+
+
+def generated_venue(i: int, rng: random.Random) -> dict[str, Any]:
+    tables = [{"label": f"T{n}", "zone": "main", "seats": rng.choice([2, 2, 4, 4, 4, 6])} for n in range(1, 21)]
+    return {
+        "name": f"Generated {i}",
+        "slug": f"generated-{i}",
+        "timezone": TIMEZONES[i % len(TIMEZONES)],
+        "policy": {
+            "max_tables_per_combination": 3,
+            "services": [{
+                "name": "dinner", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                "start": "17:00", "end": "23:00", "last_seating": "21:30",
+                "turns": [{"max_party": 2, "minutes": 60}, {"max_party": 6, "minutes": 90}, {"max_party": 20, "minutes": 120}],
+                "pacing": {"max_covers_per_slot": 40, "max_parties_per_slot": 12},
+            }],
+        },
+        "zones": [{"key": "main", "name": "Main"}],
+        "tables": tables,
+        "adjacency": [[f"T{n}", f"T{n + 1}"] for n in range(1, 20)],
+    }
+
+
+def uncontended_bodies(restaurants: list[dict[str, Any]], n: int, run: int, rng: random.Random) -> list[tuple[str, str, dict[str, Any]]]:
+    """Bookings that never compete: each (restaurant, day, time) is used once."""
+    out = []
+    times = [f"{h:02d}:{m:02d}" for h in range(17, 22) for m in (0, 30)]
+    for i in range(n):
+        r = restaurants[i % len(restaurants)]
+        day = FIRST_DAY + timedelta(days=run * 40 + (i // len(restaurants)) // len(times))
+        t = times[(i // len(restaurants)) % len(times)]
+        body = {"party_size": rng.choice([2, 2, 3, 4]), "start": f"{day.isoformat()}T{t}", "guest": {"name": f"G{i}"}}
+        out.append((r["id"], r["api_keys"]["channel"], body))
+    return out
+
+
+def drive(url: str, jobs: list[tuple[str, str, dict[str, Any]]], clients: int) -> tuple[list[float], dict[int, int], float]:
+    """Send every job with `clients` concurrent clients; return latencies, status counts, wall time."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    chunks = [jobs[i::clients] for i in range(clients)]
+    barrier = threading.Barrier(clients)
+
+    def worker(chunk: list[tuple[str, str, dict[str, Any]]]) -> None:
+        with client(url) as c:
+            barrier.wait()
+            for rid, key, body in chunk:
+                t0 = time.perf_counter()
+                r = c.post(f"/v1/restaurants/{rid}/bookings", json=body, headers={"Authorization": f"Bearer {key}"})
+                dt = time.perf_counter() - t0
+                with lock:
+                    latencies.append(dt)
+                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, chunks))
+    return latencies, statuses, time.perf_counter() - t0
+
+
+def raw_insert_ceiling(owner_url: str, clients: int) -> float:
+    """Single-row INSERT commits per second with `clients` connections."""
+    barrier = threading.Barrier(clients)
+
+    def worker(_: int) -> None:
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            barrier.wait()
+            for i in range(RAW_PER_CLIENT):
+                conn.execute("INSERT INTO bench_raw (v) VALUES (%s)", [i])
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, range(clients)))
+    return clients * RAW_PER_CLIENT / (time.perf_counter() - t0)
+
+
+def audit(owner_url: str) -> tuple[int, int]:
+    with psycopg.connect(owner_url) as conn:
+        row = conn.execute(AUDIT).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def main() -> None:
+    srv = pg()
+    owner_url = fresh_database(srv, DB)
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int NOT NULL)")
+        settings = dict(conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method')"
+        ).fetchall())
+    rng = random.Random(7)
+    with api_server(DB, workers=2, pool=16) as url:
+        admin = client(url, ADMIN_KEY)
+        grand = admin.post("/v1/restaurants", json=yaml.safe_load((ROOT / "examples" / "grand-hall.yaml").read_text()))
+        restaurants = [grand.json()] + [admin.post("/v1/restaurants", json=generated_venue(i, rng)).json() for i in range(50)]
+        racer_doc = generated_venue(99, rng)
+        racer_doc["tables"] = [{"label": f"T{n}", "zone": "main", "seats": 4} for n in range(1, 11)]
+        racer_doc["adjacency"] = []
+        print(f"{len(restaurants)} restaurants; server: 2 uvicorn workers; PostgreSQL {settings}")
+
+        results: dict[str, Any] = {"uncontended": {}, "raw_insert": {}, "contended": {}}
+        for clients in CLIENTS:
+            runs, raws, oks = [], [], 0
+            for run in range(RUNS):
+                jobs = uncontended_bodies(restaurants, clients * PER_CLIENT, run * 10 + clients, rng)
+                lat, statuses, wall = drive(url, jobs, clients)
+                oks += statuses.get(201, 0)
+                assert statuses.get(201, 0) == len(jobs), f"uncontended bookings refused: {statuses}"
+                runs.append({**summary_ms(lat), "bookings_per_s": round(len(jobs) / wall, 1)})
+                raws.append({"commits_per_s": round(raw_insert_ceiling(owner_url, clients), 1)})
+            results["uncontended"][clients] = median_of_runs(runs)
+            results["raw_insert"][clients] = median_of_runs(raws)
+
+        contended = []
+        for _run in range(RUNS):
+            racer = admin.post("/v1/restaurants", json={**racer_doc, "slug": f"racer-{rng.randrange(10**9)}"}).json()
+            body = {"party_size": 4, "start": "2027-09-03T19:00", "guest": {"name": "Racer"}}
+            lat, statuses, wall = drive(url, [(racer["id"], racer["api_keys"]["channel"], body)] * 100, 100)
+            assert statuses == {201: 10, 409: 90}, statuses
+            contended.append({**summary_ms(lat), "wall_s": round(wall, 3), "booked": statuses[201]})
+        results["contended"] = median_of_runs(contended)
+        overlaps, overruns = audit(owner_url)
+        results["audit"] = {"overlapping_live_allocations": overlaps, "pacing_overruns": overruns}
+
+    rows = []
+    for clients in CLIENTS:
+        u, raw = results["uncontended"][clients], results["raw_insert"][clients]["commits_per_s"]
+        rows.append([f"uncontended, {clients} client(s)", u["bookings_per_s"], u["p50_ms"], u["p95_ms"], u["p99_ms"],
+                     raw, f"{100 * u['bookings_per_s'] / raw:.1f}%"])
+    c = results["contended"]
+    rows.append(["contended: 100 clients, 10 tables", f"{c['booked']:.0f} booked / {c['wall_s']} s", c["p50_ms"],
+                 c["p95_ms"], c["p99_ms"], "", ""])
+    print_table(
+        f"bookings over HTTP vs raw INSERT commits on the same server; medians of {RUNS} runs",
+        ["scenario", "bookings/s", "p50 ms", "p95 ms", "p99 ms", "raw INSERT commits/s", "of raw"],
+        rows,
+    )
+    print(f"\naudit: {overlaps} overlapping live allocations, {overruns} pacing overruns (targets: 0, 0)")
+    print("targets: uncontended p95 < 25 ms at 4 clients; 16-client throughput >= 10% of the raw ceiling")
+    path = write_result("booking", {"runs": RUNS, "postgres_settings": settings, "restaurants": len(restaurants), **results})
+    print(f"wrote {path.relative_to(ROOT)}")
+    if overlaps or overruns:
+        raise SystemExit("OVERBOOKING FOUND")
+
+
+if __name__ == "__main__":
+    main()
