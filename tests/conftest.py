@@ -5,6 +5,7 @@ real app served by uvicorn on a loopback port for real HTTP clients."""
 from __future__ import annotations
 
 import copy
+import os
 import socket
 import threading
 import time
@@ -39,7 +40,7 @@ def pg() -> server.Server:
 
 @pytest.fixture(scope="session")
 def database_name(pg: server.Server, worker_id: str) -> Iterator[str]:
-    name = f"seatwise_test_{worker_id}"
+    name = f"seatwise_test_{worker_id}_{os.getpid()}"  # concurrent sessions never share one
     server.drop_database(pg, name)
     server.ensure_database(pg, name)
     migrate.upgrade(pg.owner_url(name))

@@ -7,6 +7,7 @@ shows the same race then overbooks and the audit catches it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,7 +22,6 @@ import uvicorn
 
 from seatwise.api.app import create_app
 from seatwise.config import load_settings
-from seatwise.core.model import PacingUsage
 from seatwise.runtime import Runtime
 from seatwise.store import ledger, migrate, server
 from seatwise.store.db import Database
@@ -125,7 +125,7 @@ def test_concurrent_replays_of_one_idempotency_key_give_one_booking(
 def unprotected(pg: server.Server, worker_id: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     """An app on a database without the exclusion/pacing constraints, whose slot lock
     is a plain read. Test-only: nothing in src/ can switch the protection off."""
-    name = f"seatwise_control_{worker_id}"
+    name = f"seatwise_control_{worker_id}_{os.getpid()}"
     server.drop_database(pg, name)
     server.ensure_database(pg, name)
     migrate.upgrade(pg.owner_url(name))
@@ -134,18 +134,18 @@ def unprotected(pg: server.Server, worker_id: str, monkeypatch: pytest.MonkeyPat
         conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_covers_within_limit")
         conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_parties_within_limit")
 
-    def read_only_slot(conn: Any, rid: str, slot_start: Any, pacing: Any, now: Any) -> PacingUsage:
+    def read_only_slot(conn: Any, rid: str, slot_start: Any, pacing: Any, now: Any) -> Any:
+        """The slot's usage read without any lock (and slowly, to widen the race)."""
         conn.execute(
             "INSERT INTO pacing_usage (restaurant_id, slot_start, max_covers) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             [rid, slot_start, pacing.max_covers_per_slot],
         )
-        row = conn.execute(
-            "SELECT covers, parties FROM pacing_usage WHERE restaurant_id = %s AND slot_start = %s", [rid, slot_start]
-        ).fetchone()
-        conn.execute("SELECT pg_sleep(0.05)")  # widen the window between read and write
-        return PacingUsage(row["covers"], row["parties"])
+        return conn.execute(
+            "SELECT covers, parties, pg_sleep(0.05) FROM pacing_usage WHERE restaurant_id = %s AND slot_start = %s",
+            [rid, slot_start],
+        )
 
-    monkeypatch.setattr(ledger, "lock_slot", read_only_slot)
+    monkeypatch.setattr(ledger, "queue_lock_slot", read_only_slot)
     db = Database(pg.app_url(name), max_size=40)
     rt = Runtime(replace(load_settings(), database_name=name, admin_key=ADMIN_KEY), pg, db, ADMIN_KEY)
     port = _free_port()

@@ -165,10 +165,13 @@ def _reserve(
     holds in the way, and count the party in pacing. The caller inserts allocations."""
     check_party(venue, party)
     window = booking_window(venue, party, start)
-    usage = ledger.lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+    # Sent together (one round trip in pipeline mode); the server runs them in order,
+    # so the ledger is read after the slot's lock is held.
+    locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+    reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
+    usage, day = ledger.usage_of(locked), ledger.ledger_of(reads)
     if not pacing_allows(window.service.pacing, usage, party):
         raise _capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
-    day = ledger.load_ledger(conn, rid, window.block_start, window.block_end, now)
     if labels:
         checks = check_assignment(
             venue, party, labels, window.block_start, window.block_end, day, now, allow_slack=allow_slack
@@ -220,27 +223,32 @@ def create_hold(
         ledger.insert_allocations(
             conn, rid, table_ids, window.block_start, window.block_end, hold_id=hold_id, expires_at=expires_at
         )
-        row = repo.get_hold(conn, rid, hold_id)
-        assert row is not None
-        view = hold_view(venue, row)
+        view = hold_view(
+            venue,
+            {
+                "id": hold_id,
+                "party_size": party,
+                "start_at": window.start,
+                "end_at": window.block_end,
+                "expires_at": expires_at,
+                "table_ids": sorted(table_ids),
+            },
+        )
         repo.emit(conn, rid, "hold.created", view)
         return view
 
-    return db.run(rid, use_case)
+    return db.run(rid, use_case, pipeline=True)
 
 
 def release_hold(db: Database, rid: str, hold_id: str) -> None:
     hold_id = _uid(hold_id, "hold")
 
     def use_case(conn: Conn) -> None:
-        slot = repo.hold_slot(conn, rid, hold_id)
-        if slot is None:
+        hold = repo.get_hold(conn, rid, hold_id, for_update=True)  # lock order: the hold, then its slot
+        if hold is None:
             raise NotFound("no such hold")
         venue = venue_snapshot(conn, rid)
-        service_pacing = _pacing_of_slot(venue, slot)
-        ledger.lock_slot(conn, rid, slot, service_pacing, utcnow())  # lock order: slot first
-        if repo.get_hold(conn, rid, hold_id, for_update=True) is None:
-            raise NotFound("no such hold")
+        ledger.lock_slot(conn, rid, hold["slot_start"], _pacing_of_slot(venue, hold["slot_start"]), utcnow())
         ledger.release_hold_pacing(conn, rid, hold_id)
         repo.delete_hold(conn, rid, hold_id)  # its allocations go with it
         repo.emit(conn, rid, "hold.released", {"id": hold_id})
@@ -327,6 +335,7 @@ def confirm_hold(
                 "idempotency_key": None,
                 "request_hash": None,
                 "hold_id": hold_id,
+                "created_at": now,
             },
             hold["table_ids"],
         )
@@ -392,41 +401,37 @@ def create_booking(
         instant = resolve_start(venue, start)
         window, table_ids = _reserve(conn, rid, venue, party, instant, labels, now, allow_slack=allow_slack)
         booking_id = str(uuid.uuid4())
-        repo.insert_booking(
-            conn,
-            rid,
-            {
-                "id": booking_id,
-                "status": "confirmed",
-                "party_size": party,
-                "start_at": window.start,
-                "block_start": window.block_start,
-                "end_at": window.block_end,
-                "slot_start": window.slot_start,
-                "service_date": window.service_date,
-                "service_name": window.service.name,
-                "guest_name": guest.name,
-                "guest_phone": guest.phone,
-                "guest_email": guest.email,
-                "notes": notes,
-                "channel": actor.role,
-                "created_by_key": actor.key_id,
-                "allow_slack": allow_slack,
-                "policy_version": policy_version(venue.policy),
-                "idempotency_key": idempotency_key,
-                "request_hash": body_hash if idempotency_key else None,
-                "hold_id": None,
-            },
-            table_ids,
-        )
+        row = {
+            "id": booking_id,
+            "status": "confirmed",
+            "party_size": party,
+            "start_at": window.start,
+            "block_start": window.block_start,
+            "end_at": window.block_end,
+            "slot_start": window.slot_start,
+            "service_date": window.service_date,
+            "service_name": window.service.name,
+            "guest_name": guest.name,
+            "guest_phone": guest.phone,
+            "guest_email": guest.email,
+            "notes": notes,
+            "channel": actor.role,
+            "created_by_key": actor.key_id,
+            "allow_slack": allow_slack,
+            "policy_version": policy_version(venue.policy),
+            "idempotency_key": idempotency_key,
+            "request_hash": body_hash if idempotency_key else None,
+            "hold_id": None,
+            "created_at": now,
+        }
+        repo.insert_booking(conn, rid, row, table_ids)
         ledger.insert_allocations(conn, rid, table_ids, window.block_start, window.block_end, booking_id=booking_id)
-        row = repo.get_booking(conn, rid, booking_id)
-        assert row is not None
-        view = booking_view(venue, row)
+        # Rendered from what was written (no read back: the writes stay in one round trip).
+        view = booking_view(venue, {**row, "labels": [venue.table_by_id[t].label for t in sorted(table_ids)]})
         repo.emit(conn, rid, "booking.created", view)
         return view, True
 
-    return db.run(rid, use_case)
+    return db.run(rid, use_case, pipeline=True)
 
 
 # --- status changes and reads --------------------------------------------------------

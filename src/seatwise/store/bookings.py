@@ -27,14 +27,20 @@ def insert_booking(conn: Conn, rid: str, booking: dict[str, Any], table_ids: Seq
     conn.execute(
         """INSERT INTO bookings (restaurant_id, id, status, party_size, start_at, block_start, end_at,
                slot_start, service_date, service_name, guest_name, guest_phone, guest_email, notes,
-               channel, created_by_key, allow_slack, policy_version, idempotency_key, request_hash, hold_id)
+               channel, created_by_key, allow_slack, policy_version, idempotency_key, request_hash, hold_id,
+               created_at, updated_at)
            VALUES (%(rid)s, %(id)s, %(status)s, %(party_size)s, %(start_at)s, %(block_start)s, %(end_at)s,
                %(slot_start)s, %(service_date)s, %(service_name)s, %(guest_name)s, %(guest_phone)s,
                %(guest_email)s, %(notes)s, %(channel)s, %(created_by_key)s, %(allow_slack)s,
-               %(policy_version)s, %(idempotency_key)s, %(request_hash)s, %(hold_id)s)""",
+               %(policy_version)s, %(idempotency_key)s, %(request_hash)s, %(hold_id)s,
+               %(created_at)s, %(created_at)s)""",
         {"rid": rid, **booking},
     )
-    set_booking_tables(conn, rid, booking["id"], table_ids)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO booking_tables (restaurant_id, booking_id, table_id) VALUES (%s, %s, %s)",
+            [(rid, booking["id"], t) for t in sorted(table_ids)],
+        )
 
 
 def set_booking_tables(conn: Conn, rid: str, booking_id: str, table_ids: Sequence[int]) -> None:

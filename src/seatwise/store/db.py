@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TypeVar
 
 import psycopg
@@ -56,13 +56,19 @@ class Database:
         self.pool.close()
 
     @contextmanager
-    def tenant(self, restaurant_id: str) -> Iterator[psycopg.Connection[dict[str, object]]]:
-        """One transaction scoped to `restaurant_id`; commits on success."""
+    def tenant(
+        self, restaurant_id: str, *, pipeline: bool = False
+    ) -> Iterator[psycopg.Connection[dict[str, object]]]:
+        """One transaction scoped to `restaurant_id`; commits on success.
+
+        With `pipeline`, statements are sent without waiting for their results until
+        one is fetched: a use case that only fetches what it must runs in a few
+        network round trips. Errors then surface at the next fetch or at commit, and
+        `rowcount` is only meaningful after a fetch.
+        """
         with self.pool.connection() as conn:
-            with conn.transaction():
-                conn.execute(
-                    "SELECT set_config('seatwise.restaurant_id', %s, true)", [restaurant_id]
-                )
+            with conn.pipeline() if pipeline else nullcontext(), conn.transaction():
+                conn.execute("SELECT set_config('seatwise.restaurant_id', %s, true)", [restaurant_id])
                 yield conn
 
     def run(
@@ -71,6 +77,7 @@ class Database:
         use_case: Callable[[psycopg.Connection[dict[str, object]]], T],
         *,
         attempts: int = 8,
+        pipeline: bool = False,
     ) -> T:
         """Run `use_case` in a tenant transaction, retrying concurrent-writer conflicts.
 
@@ -79,7 +86,7 @@ class Database:
         """
         for attempt in range(attempts):
             try:
-                with self.tenant(restaurant_id) as conn:
+                with self.tenant(restaurant_id, pipeline=pipeline) as conn:
                     return use_case(conn)
             except (Conflict, *RETRYABLE):
                 if attempt == attempts - 1:

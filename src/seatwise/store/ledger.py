@@ -1,10 +1,15 @@
 """The ledger: allocations (who occupies which table when) and pacing usage.
 
-Lock order, for every writer: the pacing row of the slot it starts in (taken first,
-so writers of one slot are serialised and plan on each other's committed result),
-then hold rows, then allocation rows in ascending table order. A writer that touches
-two slots (a move) locks them in ascending slot order. Concurrent writers therefore
-never wait on each other in a cycle.
+Lock order, for every writer: expired hold rows of its slot and any hold it acts
+on, then the pacing row of the slot it starts in (so writers of one slot are
+serialised and plan on each other's committed result), then allocation rows in
+ascending table order. A writer that touches two slots (a move) locks them in
+ascending slot order. Concurrent writers therefore never wait on each other in a
+cycle (PostgreSQL still detects any deadlock, and the caller retries).
+
+Reads come in two halves, `queue_*` (send the statement) and `*_of` (read its
+result), so a use case in pipeline mode can send the slot lock and both ledger
+reads in one network round trip.
 """
 
 from __future__ import annotations
@@ -19,87 +24,104 @@ import psycopg
 from seatwise.core.model import Busy, DayLedger, Pacing, PacingUsage
 
 Conn = psycopg.Connection[dict[str, Any]]
+Cursor = psycopg.Cursor[dict[str, Any]]
 
 # No block is longer than this (turn bands <= 12 h plus buffers), so a day's ledger
 # only needs allocations starting up to this long before the day.
 LONGEST_BLOCK = timedelta(hours=24)
+
+ALLOCATIONS_SQL = """
+SELECT table_id, lower(during) AS lo, upper(during) AS hi, expires_at,
+       coalesce(booking_id, hold_id, block_id)::text AS ref,
+       CASE WHEN booking_id IS NOT NULL THEN 'booking'
+            WHEN hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind
+FROM allocations
+WHERE restaurant_id = %(rid)s AND lower(during) >= %(from)s AND lower(during) < %(hi)s
+  AND upper(during) > %(lo)s"""
+
+# Usage that counts from `now`: expired holds whose covers were not given back yet
+# are subtracted.
+PACING_SQL = """
+SELECT p.slot_start, p.covers - coalesce(e.covers, 0) AS covers,
+       p.parties - coalesce(e.parties, 0) AS parties
+FROM pacing_usage p
+LEFT JOIN (SELECT slot_start, sum(party_size)::int AS covers, count(*)::int AS parties
+           FROM holds
+           WHERE restaurant_id = %(rid)s AND NOT pacing_released AND expires_at <= %(now)s
+             AND slot_start >= %(from)s AND slot_start < %(hi)s
+           GROUP BY slot_start) e USING (slot_start)
+WHERE p.restaurant_id = %(rid)s AND p.slot_start >= %(from)s AND p.slot_start < %(hi)s"""
+
+# Give back the covers of the slot's expired holds, then lock (creating) the slot's
+# pacing row and refresh its limits. Limits never drop below the row's usage (the
+# CHECK must stay true for parties booked under an older, looser policy); the
+# policy check refuses new parties. One statement: holds, then the pacing row.
+LOCK_SLOT_SQL = """
+WITH released AS (
+    UPDATE holds SET pacing_released = true
+    WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s AND expires_at <= %(now)s AND NOT pacing_released
+    RETURNING party_size),
+r AS (SELECT coalesce(sum(party_size), 0)::int AS covers, count(*)::int AS parties FROM released)
+INSERT INTO pacing_usage AS p (restaurant_id, slot_start, covers, parties, max_covers, max_parties)
+SELECT %(rid)s, %(slot)s, 0, 0, %(max_covers)s, %(max_parties)s FROM r
+ON CONFLICT (restaurant_id, slot_start) DO UPDATE SET
+    covers = p.covers - (SELECT covers FROM r),
+    parties = p.parties - (SELECT parties FROM r),
+    max_covers = CASE WHEN EXCLUDED.max_covers IS NULL THEN NULL
+                      ELSE greatest(EXCLUDED.max_covers, p.covers - (SELECT covers FROM r)) END,
+    max_parties = CASE WHEN EXCLUDED.max_parties IS NULL THEN NULL
+                       ELSE greatest(EXCLUDED.max_parties, p.parties - (SELECT parties FROM r)) END
+RETURNING covers, parties"""
+
+
+def queue_ledger(conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime) -> tuple[Cursor, Cursor]:
+    args = {"rid": rid, "from": lo - LONGEST_BLOCK, "lo": lo, "hi": hi, "now": now}
+    return conn.execute(ALLOCATIONS_SQL, args), conn.execute(PACING_SQL, args)
+
+
+def ledger_of(cursors: tuple[Cursor, Cursor]) -> DayLedger:
+    allocations, pacing = cursors
+    busy: dict[int, list[Busy]] = defaultdict(list)
+    for r in allocations.fetchall():
+        busy[r["table_id"]].append(Busy(r["lo"], r["hi"], r["kind"], r["ref"], r["expires_at"]))
+    usage = {r["slot_start"]: PacingUsage(r["covers"], r["parties"]) for r in pacing.fetchall()}
+    return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=usage)
 
 
 def load_ledger(conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime) -> DayLedger:
     """Every allocation overlapping `[lo, hi)` and the pacing usage of slots in it.
 
     Two queries whatever the venue size. Expired holds are returned too (core
-    ignores them from their expiry); their pacing is subtracted here so usage counts
+    ignores them from their expiry); their pacing is subtracted so usage counts
     only what occupies from `now`.
     """
-    busy: dict[int, list[Busy]] = defaultdict(list)
-    rows = conn.execute(
-        """SELECT table_id, lower(during) AS lo, upper(during) AS hi, expires_at,
-                  coalesce(booking_id, hold_id, block_id)::text AS ref,
-                  CASE WHEN booking_id IS NOT NULL THEN 'booking'
-                       WHEN hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind
-           FROM allocations
-           WHERE restaurant_id = %s AND lower(during) >= %s AND lower(during) < %s
-             AND upper(during) > %s""",
-        [rid, lo - LONGEST_BLOCK, hi, lo],
+    return ledger_of(queue_ledger(conn, rid, lo, hi, now))
+
+
+def queue_lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None, now: datetime) -> Cursor:
+    return conn.execute(
+        LOCK_SLOT_SQL,
+        {
+            "rid": rid,
+            "slot": slot_start,
+            "now": now,
+            "max_covers": pacing.max_covers_per_slot if pacing else None,
+            "max_parties": pacing.max_parties_per_slot if pacing else None,
+        },
     )
-    for r in rows:
-        busy[r["table_id"]].append(Busy(r["lo"], r["hi"], r["kind"], r["ref"], r["expires_at"]))
-    usage = conn.execute(
-        """SELECT p.slot_start, p.covers - coalesce(e.covers, 0) AS covers,
-                  p.parties - coalesce(e.parties, 0) AS parties
-           FROM pacing_usage p
-           LEFT JOIN (SELECT slot_start, sum(party_size)::int AS covers, count(*)::int AS parties
-                      FROM holds
-                      WHERE restaurant_id = %s AND NOT pacing_released AND expires_at <= %s
-                        AND slot_start >= %s AND slot_start < %s
-                      GROUP BY slot_start) e USING (slot_start)
-           WHERE p.restaurant_id = %s AND p.slot_start >= %s AND p.slot_start < %s""",
-        [rid, now, lo - LONGEST_BLOCK, hi, rid, lo - LONGEST_BLOCK, hi],
-    )
-    pacing = {r["slot_start"]: PacingUsage(r["covers"], r["parties"]) for r in usage}
-    return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=pacing)
+
+
+def usage_of(cursor: Cursor) -> PacingUsage:
+    row = cursor.fetchone()
+    if row is None:  # INSERT .. ON CONFLICT DO UPDATE .. RETURNING always returns the row
+        raise LookupError("pacing row not returned")
+    return PacingUsage(row["covers"], row["parties"])
 
 
 def lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None, now: datetime) -> PacingUsage:
-    """Lock the slot's pacing row (creating it), refresh its limits, and return the
-    usage that counts from `now` (expired holds' covers given back first).
-
-    Limits never drop below current usage in the row (the CHECK must stay true for
-    rows booked under an older, looser policy); the policy check refuses new parties.
-    """
-    row = conn.execute(
-        """INSERT INTO pacing_usage AS p (restaurant_id, slot_start, covers, parties, max_covers, max_parties)
-           VALUES (%s, %s, 0, 0, %s, %s)
-           ON CONFLICT (restaurant_id, slot_start) DO UPDATE SET
-               max_covers = CASE WHEN EXCLUDED.max_covers IS NULL THEN NULL
-                                 ELSE greatest(EXCLUDED.max_covers, p.covers) END,
-               max_parties = CASE WHEN EXCLUDED.max_parties IS NULL THEN NULL
-                                  ELSE greatest(EXCLUDED.max_parties, p.parties) END
-           RETURNING covers, parties""",
-        [
-            rid,
-            slot_start,
-            pacing.max_covers_per_slot if pacing else None,
-            pacing.max_parties_per_slot if pacing else None,
-        ],
-    ).fetchone()
-    if row is None:  # INSERT .. ON CONFLICT DO UPDATE .. RETURNING always returns the row
-        raise LookupError("pacing row not returned")
-    released = conn.execute(
-        """WITH gone AS (
-               UPDATE holds SET pacing_released = true
-               WHERE restaurant_id = %s AND slot_start = %s AND expires_at <= %s AND NOT pacing_released
-               RETURNING party_size)
-           SELECT coalesce(sum(party_size), 0)::int AS covers, count(*)::int AS parties FROM gone""",
-        [rid, slot_start, now],
-    ).fetchone()
-    if released is None:  # an aggregate always returns one row
-        raise LookupError("pacing release not returned")
-    covers, parties = row["covers"] - released["covers"], row["parties"] - released["parties"]
-    if released["parties"]:
-        add_pacing(conn, rid, slot_start, -released["covers"], -released["parties"])
-    return PacingUsage(covers, parties)
+    """Lock the slot's pacing row (creating it), give back its expired holds' covers,
+    refresh its limits, and return the usage that counts from `now`."""
+    return usage_of(queue_lock_slot(conn, rid, slot_start, pacing, now))
 
 
 def add_pacing(conn: Conn, rid: str, slot_start: datetime, covers: int, parties: int) -> None:
