@@ -109,7 +109,7 @@ def serve(
     import uvicorn
 
     from seatwise import runtime
-    from seatwise.api.protocol import NoDelayH11Protocol
+    from seatwise.api.protocol import NoDelayHttpToolsProtocol
 
     settings = load_settings()
     started = time.perf_counter()
@@ -128,7 +128,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=workers,
-        http=NoDelayH11Protocol,
+        http=NoDelayHttpToolsProtocol,
+        loop="uvloop",
         log_level="warning",
         access_log=False,
     )

@@ -28,3 +28,9 @@ def test_every_code_renders_a_problem_document() -> None:
         assert problem["title"]
         assert problem["type"].startswith("https://")
         assert problem["extra"] == 1
+
+
+def test_fields_never_override_standard_members() -> None:
+    problem = SeatwiseError("x", code=ErrorCode.ILLEGAL_TRANSITION, status="cancelled", code_hint=1).problem()
+    assert problem["status"] == 409
+    assert problem["code"] == "ILLEGAL_TRANSITION"

@@ -194,14 +194,16 @@ class SeatwiseError(Exception):
         return ERROR_CATALOGUE[self.code][1]
 
     def problem(self) -> dict[str, Any]:
-        return {
+        """The problem+json document. The standard members always win: a field named
+        like one of them (`status`...) can never change what a client dispatches on."""
+        standard = {
             "type": f"https://seatwise.dev/errors/{self.code.value.lower().replace('_', '-')}",
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
             "code": self.code.value,
-            **self.fields,
         }
+        return {**standard, **{k: v for k, v in self.fields.items() if k not in standard}}
 
 
 class ValidationFailed(SeatwiseError):

@@ -117,20 +117,20 @@ def _limit(venue: Venue, max_tables: int | None) -> int:
 
 def _feasible_masks(venue: Venue, index: VenueIndex, party: int, busy: int, k: int) -> Iterator[int]:
     """Every feasible plan as a mask: singles in bit order, then combinations by zone."""
-    policy = venue.policy
     free = index.active & ~busy
-    yield from (1 << i for i in bits_of(index.singles(party, policy.max_overage) & free))
-    if k < 2:
+    yield from (1 << i for i in bits_of(index.singles(party, venue.policy.max_overage) & free))
+    yield from _combination_masks(venue, index, party, free, k, venue.policy.max_overage)
+
+
+def _combination_masks(
+    venue: Venue, index: VenueIndex, party: int, free: int, k: int, max_overage: int
+) -> Iterator[int]:
+    """Every feasible combination of 2..k free tables wasting at most `max_overage`."""
+    if k < 2 or max_overage < 0:
         return
     for zone_mask in index.combinable.values():
         yield from iter_combinations(
-            policy.adjacency_mode,
-            zone_mask & free,
-            index.nbr,
-            index.seats,
-            party,
-            policy.max_overage,
-            k,
+            venue.policy.adjacency_mode, zone_mask & free, index.nbr, index.seats, party, max_overage, k
         )
 
 
@@ -178,12 +178,26 @@ def best_plan(
     max_tables: int | None = None,
     ignore_ref: str | None = None,
 ) -> Plan | None:
-    """The best-ranked feasible plan, or None."""
+    """The best-ranked feasible plan, or None.
+
+    Ranking puts least overage first and fewer tables next, so a combination can only
+    beat the best single by wasting fewer seats: once singles are ranked, the
+    combination search runs with the overage budget below the best single's (none
+    at all when a single fits exactly). The same plan as ``plan_tables(...).best``.
+    """
     _check_request(party, block_start, block_end)
     index = venue_index(venue)
     busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
-    masks = _feasible_masks(venue, index, party, busy, _limit(venue, max_tables))
-    best = min(masks, key=lambda m: _mask_rank(index, m, party), default=None)
+    free = index.active & ~busy
+
+    def rank(m: int) -> RankKey:
+        return _mask_rank(index, m, party)
+
+    singles = (1 << i for i in bits_of(index.singles(party, venue.policy.max_overage) & free))
+    best = min(singles, key=rank, default=None)
+    budget = venue.policy.max_overage if best is None else rank(best)[0] - 1
+    combos = _combination_masks(venue, index, party, free, _limit(venue, max_tables), budget)
+    best = min((m for m in (best, *combos) if m is not None), key=rank, default=None)
     return None if best is None else _plan(index, best, party)
 
 

@@ -459,7 +459,7 @@ def transition(db: Database, rid: str, booking_id: str, action: str, actor: Acto
         new = TRANSITIONS[row["status"]].get(action)
         if new is None:
             raise IllegalTransition(
-                f"a {row['status']} booking cannot be {action}", status=row["status"], action=action
+                f"a {row['status']} booking cannot be {action}", booking_status=row["status"], action=action
             )
         if new in ("cancelled", "no_show"):
             ledger.archive_allocations(conn, rid, booking_id=booking_id)

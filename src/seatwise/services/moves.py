@@ -42,7 +42,8 @@ def _occupying(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
     if row is None:
         raise NotFound("no such booking")
     if row["status"] not in OCCUPYING:
-        raise IllegalTransition(f"a {row['status']} booking cannot be {what}", status=row["status"], action=what)
+        status = row["status"]
+        raise IllegalTransition(f"a {status} booking cannot be {what}", booking_status=status, action=what)
     return row
 
 

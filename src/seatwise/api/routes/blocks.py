@@ -22,10 +22,15 @@ Label = Annotated[str, Field(min_length=1, max_length=40)]
 class BlockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    table_labels: list[Label] = Field(min_length=1, max_length=200)
-    start: str = Field(min_length=1, max_length=64, description="ISO instant with offset, or local YYYY-MM-DDTHH:MM")
-    end: str = Field(min_length=1, max_length=64)
-    reason: str = Field(default="", max_length=500)
+    table_labels: list[Label] = Field(min_length=1, max_length=200, examples=[["T3"]])
+    start: str = Field(
+        min_length=1,
+        max_length=64,
+        description="ISO instant with offset, or local YYYY-MM-DDTHH:MM",
+        examples=["2027-03-11T17:00"],
+    )
+    end: str = Field(min_length=1, max_length=64, examples=["2027-03-11T18:30"])
+    reason: str = Field(default="", max_length=500, examples=["wobbly leg"])
 
 
 @router.post("", status_code=201, response_model=BlockOut)

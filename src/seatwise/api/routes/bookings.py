@@ -25,14 +25,19 @@ class Strict(BaseModel):
 
 
 class GuestIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, examples=["Ada Lovelace"])
     phone: str | None = Field(default=None, max_length=40)
     email: EmailStr | None = Field(default=None, max_length=254)
 
 
 class HoldIn(Strict):
-    party_size: int = Field(ge=1, le=1000)
-    start: str = Field(min_length=1, max_length=64, description="ISO instant with offset, or local YYYY-MM-DDTHH:MM")
+    party_size: int = Field(ge=1, le=1000, examples=[2])
+    start: str = Field(
+        min_length=1,
+        max_length=64,
+        description="ISO instant with offset, or local YYYY-MM-DDTHH:MM",
+        examples=["2027-03-10T19:00"],
+    )
     table_labels: list[Label] | None = Field(default=None, min_length=1, max_length=5)
 
 
@@ -42,8 +47,8 @@ class ConfirmIn(Strict):
 
 
 class BookingIn(Strict):
-    party_size: int = Field(ge=1, le=1000)
-    start: str = Field(min_length=1, max_length=64)
+    party_size: int = Field(ge=1, le=1000, examples=[4])
+    start: str = Field(min_length=1, max_length=64, examples=["2027-03-10T19:30"])
     guest: GuestIn
     notes: str | None = Field(default=None, max_length=2000)
     table_labels: list[Label] | None = Field(default=None, min_length=1, max_length=5)
@@ -51,13 +56,13 @@ class BookingIn(Strict):
 
 
 class TablesIn(Strict):
-    table_labels: list[Label] = Field(min_length=1, max_length=5)
+    table_labels: list[Label] = Field(min_length=1, max_length=5, examples=[["T2"]])
     allow_slack: bool = False
 
 
 class BookingPatch(Strict):
-    start: str | None = Field(default=None, min_length=1, max_length=64)
-    party_size: int | None = Field(default=None, ge=1, le=1000)
+    start: str | None = Field(default=None, min_length=1, max_length=64, examples=["2027-03-10T20:00"])
+    party_size: int | None = Field(default=None, ge=1, le=1000, examples=[3])
 
 
 def _actor(who: Principal) -> bookings.Actor:
@@ -73,9 +78,9 @@ def get_availability(
     rt: RuntimeDep,
     who: PrincipalDep,
     rid: RestaurantId,
-    date: Annotated[str, Query(min_length=1, max_length=10, description="YYYY-MM-DD")],
-    party_size: Annotated[int, Query(ge=1, le=1000)],
-    time: Annotated[str | None, Query(min_length=1, max_length=5, description="HH:MM")] = None,
+    date: Annotated[str, Query(min_length=1, max_length=10, description="YYYY-MM-DD", examples=["2027-03-10"])],
+    party_size: Annotated[int, Query(ge=1, le=1000, examples=[2])],
+    time: Annotated[str | None, Query(min_length=1, max_length=5, description="HH:MM", examples=["19:00"])] = None,
 ) -> dict[str, Any]:
     authorize(who, rid, Permission.READ_AVAILABILITY)
     return reads.availability(rt.db, rid, date, party_size, time)
@@ -156,7 +161,7 @@ def list_bookings(
     rt: RuntimeDep,
     who: PrincipalDep,
     rid: RestaurantId,
-    date: Annotated[str, Query(min_length=1, max_length=10)],
+    date: Annotated[str, Query(min_length=1, max_length=10, examples=["2027-03-10"])],
 ) -> list[dict[str, Any]]:
     from seatwise.core.timerules import parse_local_date
 
@@ -221,7 +226,7 @@ def get_timeline(
     rt: RuntimeDep,
     who: PrincipalDep,
     rid: RestaurantId,
-    date: Annotated[str, Query(min_length=1, max_length=10)],
+    date: Annotated[str, Query(min_length=1, max_length=10, examples=["2027-03-10"])],
 ) -> dict[str, Any]:
     authorize(who, rid, Permission.READ_BOOKINGS)
     return reads.timeline(rt.db, rid, date)
