@@ -1,0 +1,75 @@
+"""Availability runs a constant number of SQL statements per request, whatever the
+venue size, the number of slots and the number of bookings (DESIGN §5), and the
+venue snapshot is read once per venue version."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from seatwise.services import restaurants
+from tests.conftest import DAY, client_for, load_example, small_venue
+
+
+class StatementCounter:
+    """Counts statements sent by psycopg in this process (the server is in-process)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.count += 1
+            return original(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
+    counter = StatementCounter()
+    # Connection.execute goes through Cursor.execute: count at the cursor only.
+    for name in ("execute", "executemany"):
+        monkeypatch.setattr(psycopg.Cursor, name, counter.wrap(getattr(psycopg.Cursor, name)))
+    return counter
+
+
+def _count(counter: StatementCounter, request: Callable[[], httpx.Response]) -> int:
+    before = counter.count
+    response = request()
+    assert response.status_code == 200, response.text
+    return counter.count - before
+
+
+def test_availability_statements_do_not_grow_with_venue_or_ledger(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str, statements: StatementCounter
+) -> None:
+    small = create_restaurant(small_venue(tables=2))
+    grand = create_restaurant(load_example("grand-hall.yaml"))
+    counts = {}
+    for name, r in (("small", small), ("grand", grand)):
+        with client_for(base_url, r["api_keys"]["staff"]) as c:
+            url = f"/v1/restaurants/{r['id']}/availability"
+            restaurants._cache.clear()  # as in a fresh process
+            first = _count(statements, lambda c=c, url=url: c.get(url, params={"date": DAY, "party_size": 2}))
+            if name == "grand":  # fill the day: many bookings, combinations included
+                for i in range(60):
+                    c.post(
+                        f"/v1/restaurants/{r['id']}/bookings",
+                        json={"party_size": 2 + i % 9, "start": f"{DAY}T{18 + i % 4}:{15 * (i % 4):02d}",
+                              "guest": {"name": "G"}},
+                    )
+            queries = [{"date": DAY, "party_size": p, **t} for p in (2, 6, 10) for t in ({}, {"time": "19:00"})]
+            counts[name] = [_count(statements, lambda c=c, url=url, q=q: c.get(url, params=q)) for q in queries]
+            assert first > counts[name][0]  # the first request also loaded the venue snapshot
+    assert len(set(counts["small"] + counts["grand"])) == 1, counts
+    # Authentication (tenant setting, key) and the read (tenant setting, restaurant
+    # row, allocations, pacing usage).
+    assert counts["small"][0] == 6
