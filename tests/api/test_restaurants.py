@@ -96,3 +96,13 @@ def test_venue_export_round_trips(create_restaurant: Callable[..., dict[str, Any
     exported = admin.get(f"/v1/restaurants/{created['id']}/venue").json()
     expected = normalise_document({**demo_document, "slug": created["slug"]})
     assert exported == expected
+
+
+def test_metrics_are_prometheus_and_need_no_key(anonymous: httpx.Client) -> None:
+    anonymous.get("/healthz")
+    r = anonymous.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    assert 'seatwise_http_requests_total{method="GET",route="/healthz",status="200"}' in r.text
+    names = {line.split()[2] for line in r.text.splitlines() if line.startswith("# TYPE")}
+    assert names and all(n.startswith("seatwise_") for n in names)

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
 from seatwise.core.errors import ERROR_CATALOGUE, ErrorCode, SeatwiseError
 from seatwise.runtime import Runtime
@@ -73,6 +74,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     for router in routes.ROUTERS:
         app.include_router(router)
+    app.add_middleware(MetricsMiddleware)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
