@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402 - after the path tweak
+from _common import (
     ADMIN_KEY,
     ROOT,
     api_server,
@@ -37,16 +37,16 @@ from _common import (  # noqa: E402 - after the path tweak
     write_result,
 )
 
-from seatwise.core.availability import day_availability  # noqa: E402
-from seatwise.core.errors import SeatwiseError  # noqa: E402
-from seatwise.core.model import PacingUsage  # noqa: E402
-from seatwise.core.pacing import pacing_allows  # noqa: E402
-from seatwise.core.planner import best_plan  # noqa: E402
-from seatwise.core.timerules import booking_window, day_slots  # noqa: E402
-from seatwise.services.availability import _day_range  # noqa: E402
-from seatwise.services.restaurants import venue_snapshot  # noqa: E402
-from seatwise.store import ledger  # noqa: E402
-from seatwise.store.db import Database  # noqa: E402
+from seatwise.core.availability import day_availability
+from seatwise.core.errors import SeatwiseError
+from seatwise.core.model import PacingUsage
+from seatwise.core.pacing import pacing_allows
+from seatwise.core.planner import best_plan
+from seatwise.core.timerules import booking_window, day_slots
+from seatwise.services.availability import _day_range
+from seatwise.services.restaurants import venue_snapshot
+from seatwise.store import ledger
+from seatwise.store.db import Database
 
 DAY = date(2027, 6, 11)  # a Friday
 TARGET_BOOKINGS = 400
@@ -101,9 +101,10 @@ def naive_day(venue, day_ledger, party, now):  # type: ignore[no-untyped-def]
             out.append(False)
             continue
         usage = day_ledger.pacing.get(w.slot_start, PacingUsage())
-        ok = pacing_allows(w.service.pacing, usage, party) and best_plan(
-            venue, party, w.block_start, w.block_end, day_ledger, now
-        ) is not None
+        ok = (
+            pacing_allows(w.service.pacing, usage, party)
+            and best_plan(venue, party, w.block_start, w.block_end, day_ledger, now) is not None
+        )
         out.append(ok)
     return out
 
@@ -116,9 +117,12 @@ def main() -> None:
         admin = client(url, ADMIN_KEY)
         created = admin.post("/v1/restaurants", json=doc).json()
         rid, key = created["id"], created["api_keys"]["staff"]
-        slots = [s["time"] for s in admin.get(
-            f"/v1/restaurants/{rid}/availability", params={"date": DAY.isoformat(), "party_size": 2}
-        ).json()["slots"]]
+        slots = [
+            s["time"]
+            for s in admin.get(
+                f"/v1/restaurants/{rid}/availability", params={"date": DAY.isoformat(), "party_size": 2}
+            ).json()["slots"]
+        ]
         booked = book_a_day(url, rid, key, slots)
         print(f"grand-hall: {booked} bookings on {DAY} over {len(slots)} slots")
 
@@ -127,12 +131,20 @@ def main() -> None:
         with client(url, key) as c:
             for _ in range(20):  # warm the venue cache and connections
                 c.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY.isoformat(), "party_size": 2})
-            http["healthz"] = median_of_runs([summary_ms(timed(lambda: c.get("/healthz"), HTTP_ITERATIONS)) for _ in range(RUNS)])
+            http["healthz"] = median_of_runs(
+                [summary_ms(timed(lambda: c.get("/healthz"), HTTP_ITERATIONS)) for _ in range(RUNS)]
+            )
             for party in PARTIES:
                 params = {"date": DAY.isoformat(), "party_size": party}
                 http[f"party {party}"] = median_of_runs(
-                    [summary_ms(timed(lambda p=params: c.get(f"/v1/restaurants/{rid}/availability", params=p), HTTP_ITERATIONS))
-                     for _ in range(RUNS)]
+                    [
+                        summary_ms(
+                            timed(
+                                lambda p=params: c.get(f"/v1/restaurants/{rid}/availability", params=p), HTTP_ITERATIONS
+                            )
+                        )
+                        for _ in range(RUNS)
+                    ]
                 )
 
     # (a, c) the core, on exactly the ledger the server holds.
@@ -150,11 +162,15 @@ def main() -> None:
             venue, day_ledger, party, now
         ), "the fast path and the baseline must agree"
         core[f"party {party}"] = median_of_runs(
-            [summary_ms(timed(lambda p=party: day_availability(venue, day_ledger, DAY, p, now), CORE_ITERATIONS)) for _ in range(RUNS)]
+            [
+                summary_ms(timed(lambda p=party: day_availability(venue, day_ledger, DAY, p, now), CORE_ITERATIONS))
+                for _ in range(RUNS)
+            ]
         )
         naive[f"party {party}"] = median_of_runs(
             [summary_ms(timed(lambda p=party: naive_day(venue, day_ledger, p, now), 20)) for _ in range(RUNS)]
         )
+
     def occupancy(s: object) -> int:
         return sum(1 for rows in day_ledger.busy.values() for b in rows if b.start <= s.start < b.end)  # type: ignore[attr-defined]
 
@@ -170,33 +186,68 @@ def main() -> None:
             plan = best_plan(venue, 10, w.block_start, w.block_end, day_ledger, now)
             if slot or plan is not None:
                 break
-        planner[case] = median_of_runs([
-            summary_ms(timed(lambda w=w: best_plan(venue, 10, w.block_start, w.block_end, day_ledger, now), 500))
-            for _ in range(RUNS)
-        ])
+        planner[case] = median_of_runs(
+            [
+                summary_ms(timed(lambda w=w: best_plan(venue, 10, w.block_start, w.block_end, day_ledger, now), 500))
+                for _ in range(RUNS)
+            ]
+        )
         plans[case] = {"at": s.time, "plan": list(plan.labels) if plan else None}
 
     rows = []
     for party in PARTIES:
         k = f"party {party}"
-        rows.append([f"core full day, {k}", core[k]["p50_ms"], core[k]["p95_ms"], "< 5",
-                     f"{naive[k]['p50_ms'] / core[k]['p50_ms']:.1f}x faster than naive per-slot planning"])
+        rows.append(
+            [
+                f"core full day, {k}",
+                core[k]["p50_ms"],
+                core[k]["p95_ms"],
+                "< 5",
+                f"{naive[k]['p50_ms'] / core[k]['p50_ms']:.1f}x faster than naive per-slot planning",
+            ]
+        )
     for party in PARTIES:
         k = f"party {party}"
-        rows.append([f"HTTP full day, {k}", http[k]["p50_ms"], http[k]["p95_ms"], "< 20",
-                     f"{http[k]['p50_ms'] / http['healthz']['p50_ms']:.1f}x a /healthz round trip"])
+        rows.append(
+            [
+                f"HTTP full day, {k}",
+                http[k]["p50_ms"],
+                http[k]["p95_ms"],
+                "< 20",
+                f"{http[k]['p50_ms'] / http['healthz']['p50_ms']:.1f}x a /healthz round trip",
+            ]
+        )
     rows.append(["HTTP /healthz (baseline)", http["healthz"]["p50_ms"], http["healthz"]["p95_ms"], "", ""])
     for case, figures in planner.items():
         found = plans[case]
-        rows.append([f"best plan, party 10, k=4, {case} ({found['at']})", figures["p50_ms"], figures["p95_ms"],  # type: ignore[index]
-                     "< 2", f"plan: {'+'.join(found['plan']) if found['plan'] else 'none'}"])  # type: ignore[index]
-    print_table(f"availability on grand-hall ({len(venue.tables)} tables, {booked} bookings); medians of {RUNS} runs",
-                ["measure", "p50 ms", "p95 ms", "target p95", "vs baseline"], rows)
-    path = write_result("availability", {
-        "venue": "examples/grand-hall.yaml", "tables": len(venue.tables), "bookings": booked, "date": DAY.isoformat(),
-        "runs": RUNS, "core": core, "core_naive_baseline": naive, "http": http,
-        "best_plan_party10_k4": {case: {**planner[case], **plans[case]} for case in planner},  # type: ignore[dict-item]
-    })
+        rows.append(
+            [
+                f"best plan, party 10, k=4, {case} ({found['at']})",
+                figures["p50_ms"],
+                figures["p95_ms"],  # type: ignore[index]
+                "< 2",
+                f"plan: {'+'.join(found['plan']) if found['plan'] else 'none'}",
+            ]
+        )  # type: ignore[index]
+    print_table(
+        f"availability on grand-hall ({len(venue.tables)} tables, {booked} bookings); medians of {RUNS} runs",
+        ["measure", "p50 ms", "p95 ms", "target p95", "vs baseline"],
+        rows,
+    )
+    path = write_result(
+        "availability",
+        {
+            "venue": "examples/grand-hall.yaml",
+            "tables": len(venue.tables),
+            "bookings": booked,
+            "date": DAY.isoformat(),
+            "runs": RUNS,
+            "core": core,
+            "core_naive_baseline": naive,
+            "http": http,
+            "best_plan_party10_k4": {case: {**planner[case], **plans[case]} for case in planner},  # type: ignore[dict-item]
+        },
+    )
     print(f"\nwrote {path.relative_to(ROOT)}")
 
 

@@ -27,7 +27,7 @@ import psycopg
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402 - after the path tweak
+from _common import (
     ADMIN_KEY,
     ROOT,
     api_server,
@@ -66,12 +66,21 @@ def generated_venue(i: int, rng: random.Random) -> dict[str, Any]:
         "timezone": TIMEZONES[i % len(TIMEZONES)],
         "policy": {
             "max_tables_per_combination": 3,
-            "services": [{
-                "name": "dinner", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                "start": "17:00", "end": "23:00", "last_seating": "21:30",
-                "turns": [{"max_party": 2, "minutes": 60}, {"max_party": 6, "minutes": 90}, {"max_party": 20, "minutes": 120}],
-                "pacing": {"max_covers_per_slot": 40, "max_parties_per_slot": 12},
-            }],
+            "services": [
+                {
+                    "name": "dinner",
+                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "start": "17:00",
+                    "end": "23:00",
+                    "last_seating": "21:30",
+                    "turns": [
+                        {"max_party": 2, "minutes": 60},
+                        {"max_party": 6, "minutes": 90},
+                        {"max_party": 20, "minutes": 120},
+                    ],
+                    "pacing": {"max_covers_per_slot": 40, "max_parties_per_slot": 12},
+                }
+            ],
         },
         "zones": [{"key": "main", "name": "Main"}],
         "tables": tables,
@@ -79,7 +88,9 @@ def generated_venue(i: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def uncontended_bodies(restaurants: list[dict[str, Any]], n: int, run: int, rng: random.Random) -> list[tuple[str, str, dict[str, Any]]]:
+def uncontended_bodies(
+    restaurants: list[dict[str, Any]], n: int, run: int, rng: random.Random
+) -> list[tuple[str, str, dict[str, Any]]]:
     """Bookings that never compete: each (restaurant, day, time) is used once."""
     out = []
     times = [f"{h:02d}:{m:02d}" for h in range(17, 22) for m in (0, 30)]
@@ -92,7 +103,9 @@ def uncontended_bodies(restaurants: list[dict[str, Any]], n: int, run: int, rng:
     return out
 
 
-def drive(url: str, jobs: list[tuple[str, str, dict[str, Any]]], clients: int) -> tuple[list[float], dict[int, int], float]:
+def drive(
+    url: str, jobs: list[tuple[str, str, dict[str, Any]]], clients: int
+) -> tuple[list[float], dict[int, int], float]:
     """Send every job with `clients` concurrent clients; return latencies, status counts, wall time."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -145,14 +158,18 @@ def main() -> None:
     owner_url = fresh_database(srv, DB)
     with psycopg.connect(owner_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int NOT NULL)")
-        settings = dict(conn.execute(
-            "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method')"
-        ).fetchall())
+        settings = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method')"
+            ).fetchall()
+        )
     rng = random.Random(7)
     with api_server(DB, workers=2, pool=16) as url:
         admin = client(url, ADMIN_KEY)
         grand = admin.post("/v1/restaurants", json=yaml.safe_load((ROOT / "examples" / "grand-hall.yaml").read_text()))
-        restaurants = [grand.json()] + [admin.post("/v1/restaurants", json=generated_venue(i, rng)).json() for i in range(50)]
+        restaurants = [grand.json()] + [
+            admin.post("/v1/restaurants", json=generated_venue(i, rng)).json() for i in range(50)
+        ]
         racer_doc = generated_venue(99, rng)
         racer_doc["tables"] = [{"label": f"T{n}", "zone": "main", "seats": 4} for n in range(1, 11)]
         racer_doc["adjacency"] = []
@@ -185,11 +202,29 @@ def main() -> None:
     rows = []
     for clients in CLIENTS:
         u, raw = results["uncontended"][clients], results["raw_insert"][clients]["commits_per_s"]
-        rows.append([f"uncontended, {clients} client(s)", u["bookings_per_s"], u["p50_ms"], u["p95_ms"], u["p99_ms"],
-                     raw, f"{100 * u['bookings_per_s'] / raw:.1f}%"])
+        rows.append(
+            [
+                f"uncontended, {clients} client(s)",
+                u["bookings_per_s"],
+                u["p50_ms"],
+                u["p95_ms"],
+                u["p99_ms"],
+                raw,
+                f"{100 * u['bookings_per_s'] / raw:.1f}%",
+            ]
+        )
     c = results["contended"]
-    rows.append(["contended: 100 clients, 10 tables", f"{c['booked']:.0f} booked / {c['wall_s']} s", c["p50_ms"],
-                 c["p95_ms"], c["p99_ms"], "", ""])
+    rows.append(
+        [
+            "contended: 100 clients, 10 tables",
+            f"{c['booked']:.0f} booked / {c['wall_s']} s",
+            c["p50_ms"],
+            c["p95_ms"],
+            c["p99_ms"],
+            "",
+            "",
+        ]
+    )
     print_table(
         f"bookings over HTTP vs raw INSERT commits on the same server; medians of {RUNS} runs",
         ["scenario", "bookings/s", "p50 ms", "p95 ms", "p99 ms", "raw INSERT commits/s", "of raw"],
@@ -197,7 +232,9 @@ def main() -> None:
     )
     print(f"\naudit: {overlaps} overlapping live allocations, {overruns} pacing overruns (targets: 0, 0)")
     print("targets: uncontended p95 < 25 ms at 4 clients; 16-client throughput >= 10% of the raw ceiling")
-    path = write_result("booking", {"runs": RUNS, "postgres_settings": settings, "restaurants": len(restaurants), **results})
+    path = write_result(
+        "booking", {"runs": RUNS, "postgres_settings": settings, "restaurants": len(restaurants), **results}
+    )
     print(f"wrote {path.relative_to(ROOT)}")
     if overlaps or overruns:
         raise SystemExit("OVERBOOKING FOUND")

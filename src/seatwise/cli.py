@@ -6,12 +6,15 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from seatwise.config import load_settings
 from seatwise.core.errors import ErrorCode, SeatwiseError
+
+if TYPE_CHECKING:
+    from seatwise.runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 venue_app = typer.Typer(no_args_is_help=True, help="Import and export venue documents.")
@@ -78,13 +81,11 @@ def venue_export(restaurant_id: str, fmt: Annotated[str, typer.Option("--format"
         typer.echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
 
-def _load_demo(rt: object) -> dict[str, object]:
+def _load_demo(rt: Runtime) -> dict[str, object]:
     """Load the demo venue once; its keys are kept in the data folder (dev convenience)."""
     from seatwise.core.venue_doc import load_document_text
-    from seatwise.runtime import Runtime
     from seatwise.services import restaurants
 
-    assert isinstance(rt, Runtime)
     saved = rt.settings.data_dir / "demo-restaurant.json"
     try:
         created = restaurants.create_restaurant(rt.db, load_document_text(DEMO.read_text()))

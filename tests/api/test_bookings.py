@@ -17,7 +17,9 @@ GUEST = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 20 79
 
 
 @pytest.fixture
-def room(create_restaurant: Callable[..., dict[str, Any]], base_url: str) -> Iterator[tuple[dict[str, Any], httpx.Client]]:
+def room(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str
+) -> Iterator[tuple[dict[str, Any], httpx.Client]]:
     r = create_restaurant(small_venue(tables=2, hold_ttl_seconds=2, pacing={"max_covers_per_slot": 10}))
     with client_for(base_url, r["api_keys"]["channel"]) as channel:
         yield r, channel
@@ -76,7 +78,9 @@ def test_released_hold_is_404_and_frees_tables(room: tuple[dict[str, Any], httpx
     assert at["capacity"]["booked_covers"] == 0
 
 
-def test_expired_hold_stops_blocking_without_a_sweeper(room: tuple[dict[str, Any], httpx.Client], owner_url: str) -> None:
+def test_expired_hold_stops_blocking_without_a_sweeper(
+    room: tuple[dict[str, Any], httpx.Client], owner_url: str
+) -> None:
     r, channel = room
     base = f"/v1/restaurants/{r['id']}"
     holds = [channel.post(f"{base}/holds", json={"party_size": 4, "start": f"{DAY}T20:00"}) for _ in range(2)]
@@ -97,9 +101,7 @@ def test_expired_hold_stops_blocking_without_a_sweeper(room: tuple[dict[str, Any
         rows = conn.execute(
             "SELECT count(*) FROM allocations WHERE restaurant_id = %s AND hold_id IS NOT NULL", [r["id"]]
         ).fetchone()
-        usage = conn.execute(
-            "SELECT covers, parties FROM pacing_usage WHERE restaurant_id = %s", [r["id"]]
-        ).fetchall()
+        usage = conn.execute("SELECT covers, parties FROM pacing_usage WHERE restaurant_id = %s", [r["id"]]).fetchall()
     assert rows == (0,)  # both expired holds overlapped the wanted block: cleared
     assert usage == [(4, 1)]  # their covers given back, the booking's counted
 

@@ -52,7 +52,9 @@ def test_invalid_document_is_refused_whole_with_every_problem(
         assert conn.execute("SELECT count(*) FROM restaurants WHERE slug = 'broken-venue-doc'").fetchone() == (0,)
 
 
-def test_duplicate_slug_is_409(create_restaurant: Callable[..., dict[str, Any]], admin: httpx.Client, demo_document: dict[str, Any]) -> None:
+def test_duplicate_slug_is_409(
+    create_restaurant: Callable[..., dict[str, Any]], admin: httpx.Client, demo_document: dict[str, Any]
+) -> None:
     created = create_restaurant()
     doc = copy.deepcopy(demo_document)
     doc["slug"] = created["slug"]
@@ -89,7 +91,9 @@ def test_unknown_route_is_problem_json(anonymous: httpx.Client) -> None:
     assert r.json()["code"] == "NOT_FOUND"
 
 
-def test_venue_export_round_trips(create_restaurant: Callable[..., dict[str, Any]], admin: httpx.Client, demo_document: dict[str, Any]) -> None:
+def test_venue_export_round_trips(
+    create_restaurant: Callable[..., dict[str, Any]], admin: httpx.Client, demo_document: dict[str, Any]
+) -> None:
     from seatwise.core.venue_doc import normalise_document
 
     created = create_restaurant()
@@ -105,4 +109,5 @@ def test_metrics_are_prometheus_and_need_no_key(anonymous: httpx.Client) -> None
     assert r.headers["content-type"].startswith("text/plain")
     assert 'seatwise_http_requests_total{method="GET",route="/healthz",status="200"}' in r.text
     names = {line.split()[2] for line in r.text.splitlines() if line.startswith("# TYPE")}
-    assert names and all(n.startswith("seatwise_") for n in names)
+    assert names
+    assert all(n.startswith("seatwise_") for n in names)

@@ -65,7 +65,9 @@ def test_100_clients_for_10_tables_book_exactly_10(
 def test_100_clients_against_a_pacing_limit(
     create_restaurant: Callable[..., dict[str, Any]], base_url: str, owner_url: str
 ) -> None:
-    r = create_restaurant(small_venue(tables=40, seats=2, pacing={"max_covers_per_slot": 13, "max_parties_per_slot": 9}))
+    r = create_restaurant(
+        small_venue(tables=40, seats=2, pacing={"max_covers_per_slot": 13, "max_parties_per_slot": 9})
+    )
     body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
     responses = race(base_url, r["api_keys"]["channel"], f"/v1/restaurants/{r['id']}/bookings", [body] * CLIENTS)
     assert codes(responses) == {"201": 6, "CAPACITY_EXCEEDED": 94}  # 6 x 2 = 12 <= 13 covers
@@ -74,7 +76,9 @@ def test_100_clients_against_a_pacing_limit(
     assert overlaps(owner_url, r["id"]) == []
 
 
-def test_holds_race_the_same_way(create_restaurant: Callable[..., dict[str, Any]], base_url: str, owner_url: str) -> None:
+def test_holds_race_the_same_way(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str, owner_url: str
+) -> None:
     r = create_restaurant(small_venue(tables=5, seats=4))
     body = {"party_size": 3, "start": f"{DAY}T20:00"}
     responses = race(base_url, r["api_keys"]["channel"], f"/v1/restaurants/{r['id']}/holds", [body] * 40)
@@ -134,10 +138,11 @@ def unprotected(pg: server.Server, worker_id: str, monkeypatch: pytest.MonkeyPat
         conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_covers_within_limit")
         conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_parties_within_limit")
 
-    def read_only_slot(conn: Any, rid: str, slot_start: Any, pacing: Any, now: Any) -> Any:
+    def read_only_slot(conn: Any, rid: str, slot_start: Any, pacing: Any, _now: Any) -> Any:
         """The slot's usage read without any lock (and slowly, to widen the race)."""
         conn.execute(
-            "INSERT INTO pacing_usage (restaurant_id, slot_start, max_covers) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            "INSERT INTO pacing_usage (restaurant_id, slot_start, max_covers) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
             [rid, slot_start, pacing.max_covers_per_slot],
         )
         return conn.execute(
@@ -166,7 +171,9 @@ def test_control_without_protection_the_race_overbooks_and_the_audit_catches_it(
 ) -> None:
     url, owner = unprotected
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
-        created = admin.post("/v1/restaurants", json=small_venue(tables=10, seats=4, pacing={"max_covers_per_slot": 20}))
+        created = admin.post(
+            "/v1/restaurants", json=small_venue(tables=10, seats=4, pacing={"max_covers_per_slot": 20})
+        )
         assert created.status_code == 201, created.text
         r = created.json()
     body = {"party_size": 4, "start": f"{DAY}T19:00", "guest": GUEST}

@@ -1,4 +1,4 @@
-# ruff: noqa: S101  -- pytest asserts are the point of a test module
+
 """Venue documents: strict validation with every problem at its path, canonical export,
 round trips, and the policy version hash."""
 

@@ -14,7 +14,6 @@ from seatwise.services.bookings import utcnow
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import ledger
 from seatwise.store.db import Database
-from seatwise.store.venues import Conn
 
 
 def _day_range(venue: Venue, day: date) -> tuple[datetime, datetime]:
@@ -45,7 +44,11 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
         for s in slots
     ]
     # Keep the documented key order: slots before the time-specific answer.
-    return {k: out[k] for k in ("date", "party_size", "timezone", "slots", "available", "alternatives", "capacity") if k in out}
+    return {
+        k: out[k]
+        for k in ("date", "party_size", "timezone", "slots", "available", "alternatives", "capacity")
+        if k in out
+    }
 
 
 def timeline(db: Database, rid: str, day_text: str) -> dict[str, Any]:

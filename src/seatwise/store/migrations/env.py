@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 url = context.config.get_main_option("sqlalchemy.url")
-assert url, "seatwise.store.migrate sets sqlalchemy.url"
+if not url:
+    raise RuntimeError("seatwise.store.migrate sets sqlalchemy.url")
 engine = create_engine(url, poolclass=pool.NullPool)
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=None, transaction_per_migration=True)
