@@ -67,7 +67,7 @@ def create_block(
 
     def use_case(conn: Conn) -> dict[str, Any]:
         now = utcnow()
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid, for_write=True)
         lo, hi = resolve_start(venue, start), resolve_start(venue, end)
         if hi <= lo:
             raise ValidationFailed("end must be after start")

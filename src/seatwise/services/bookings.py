@@ -212,7 +212,7 @@ def create_hold(
 ) -> dict[str, Any]:
     def use_case(conn: Conn) -> dict[str, Any]:
         now = utcnow()
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid, for_write=True)
         instant = resolve_start(venue, start)
         window, table_ids = _reserve(conn, rid, venue, party, instant, labels, now)
         hold_id = str(uuid.uuid4())
@@ -261,7 +261,7 @@ def release_hold(db: Database, rid: str, hold_id: str) -> None:
         hold = repo.get_hold(conn, rid, hold_id, for_update=True)  # lock order: the hold, then its slot
         if hold is None:
             raise NotFound("no such hold")
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid)  # releasing only frees: no need to hold the venue still
         ledger.lock_slot(conn, rid, hold["slot_start"], _pacing_of_slot(venue, hold["slot_start"]), utcnow())
         ledger.release_hold_pacing(conn, rid, hold_id)
         repo.delete_hold(conn, rid, hold_id)  # its allocations go with it
@@ -308,7 +308,7 @@ def confirm_hold(
 
     def use_case(conn: Conn) -> tuple[dict[str, Any], bool]:
         now = utcnow()
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid, for_write=True)
         earlier = replay(conn, venue)
         if earlier is not None:
             return earlier
@@ -404,7 +404,7 @@ def create_booking(
 
     def use_case(conn: Conn) -> tuple[dict[str, Any], bool]:
         now = utcnow()
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid, for_write=True)
         if idempotency_key is not None:
             earlier = repo.booking_by_idempotency_key(conn, rid, idempotency_key)
             if earlier is not None:
@@ -462,7 +462,7 @@ def transition(
     booking_id = _uid(booking_id, "booking")
 
     def use_case(conn: Conn) -> dict[str, Any]:
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid, for_write=True)
         current = repo.get_booking(conn, rid, booking_id)
         if current is None or (own_only and current["created_by_key"] != actor.key_id):
             raise NotFound("no such booking")

@@ -69,7 +69,7 @@ def assign_tables(
 
     def use_case(conn: Conn) -> dict[str, Any]:
         now = utcnow()
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid, for_write=True)
         current = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
         slot = current["slot_start"]
         ledger.lock_slot(conn, rid, slot, _pacing_of_slot(venue, slot), now)  # lock order: slot first
@@ -127,7 +127,7 @@ def reschedule(
 
     def use_case(conn: Conn) -> dict[str, Any]:
         now = utcnow()
-        venue = venue_snapshot(conn, rid)
+        venue = venue_snapshot(conn, rid, for_write=True)
         current = _occupying(repo.get_booking(conn, rid, booking_id), "rescheduled")
         new_party = current["party_size"] if party is None else party
         check_party(venue, new_party)

@@ -85,14 +85,15 @@ _cache: dict[str, Venue] = {}
 _cache_lock = threading.Lock()
 
 
-def venue_snapshot(conn: Conn, rid: str, row: dict[str, Any] | None = None) -> Venue:
+def venue_snapshot(conn: Conn, rid: str, row: dict[str, Any] | None = None, *, for_write: bool = False) -> Venue:
     """The restaurant's venue at its current venue version (cached by version).
 
     The version is bumped in the same transaction as any venue change, so a cached
-    snapshot is never stale for the transaction that reads `row`.
+    snapshot is never stale for the transaction that reads `row`. Use cases that
+    write the ledger pass `for_write`: the venue cannot change until they commit.
     """
     if row is None:
-        row = venues.restaurant_row(conn, rid)
+        row = venues.restaurant_row(conn, rid, for_write=for_write)
         if row is None:
             raise NotFound("no such restaurant")
     cached = _cache.get(rid)

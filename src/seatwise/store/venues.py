@@ -94,11 +94,15 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
     return ids
 
 
-def restaurant_row(conn: Conn, rid: str) -> dict[str, Any] | None:
+def restaurant_row(conn: Conn, rid: str, *, for_write: bool = False) -> dict[str, Any] | None:
+    """The restaurant's row. `for_write` takes FOR KEY SHARE: writers of bookings,
+    holds and blocks then never overlap a venue change (which takes FOR UPDATE), so
+    none can plan on a venue version that is being replaced. Shared among writers."""
+    lock = " FOR KEY SHARE" if for_write else ""
     return conn.execute(
-        """SELECT r.id::text AS id, r.slug, r.name, r.timezone, r.slot_minutes, r.venue_version,
+        f"""SELECT r.id::text AS id, r.slug, r.name, r.timezone, r.slot_minutes, r.venue_version,
                   r.policy_version, r.created_at, r.updated_at
-           FROM restaurants r WHERE r.id = %s""",
+           FROM restaurants r WHERE r.id = %s{lock}""",  # noqa: S608 - fixed SQL
         [rid],
     ).fetchone()
 
