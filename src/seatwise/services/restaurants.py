@@ -74,6 +74,10 @@ def get_restaurant(db: Database, rid: str) -> dict[str, Any]:
 
 
 def export_venue(db: Database, rid: str) -> dict[str, Any]:
+    try:
+        rid = str(uuid.UUID(rid))
+    except ValueError:
+        raise NotFound(f"no restaurant has the id {rid!r}") from None
     with db.tenant(rid) as conn:
         row = venues.restaurant_row(conn, rid)
         if row is None:
