@@ -216,6 +216,18 @@ def service_day(venue: Venue, service: Service, local_date: date) -> ServiceDay:
     return ServiceDay(service, local_date, start, end, last)
 
 
+def _walls(service: Service, local_date: date, step: timedelta) -> list[datetime]:
+    """The service's slot wall times on `local_date` (before removing gap times)."""
+    wall = datetime.combine(local_date, service.start)
+    last = _last_seating_naive(service, local_date)
+    end = datetime.combine(_end_date(service, local_date), service.end)
+    out = []
+    while (wall <= last) if last is not None else (wall < end):
+        out.append(wall)
+        wall += step
+    return out
+
+
 def _build_slots(venue: Venue, local_date: date) -> tuple[Slot, ...]:
     tz = venue_zone(venue)
     step = timedelta(minutes=venue.slot_minutes)
@@ -225,15 +237,26 @@ def _build_slots(venue: Venue, local_date: date) -> tuple[Slot, ...]:
     for order, service in enumerate(venue.policy.services):
         if not runs_on(venue, service, local_date):
             continue
-        wall = datetime.combine(local_date, service.start)
-        last = _last_seating_naive(service, local_date)
-        end = datetime.combine(_end_date(service, local_date), service.end)
-        while (wall <= last) if last is not None else (wall < end):
-            if not in_gap(wall, tz):
+        walls = _walls(service, local_date, step)
+        if not walls:
+            continue
+        first, last = local_instant(walls[0], tz), local_instant(walls[-1], tz)
+        steady = (
+            _wall(first, tz) == walls[0]
+            and _wall(last, tz) == walls[-1]
+            and last - first == walls[-1] - walls[0]
+        )
+        for wall in walls:
+            if steady:
+                # No clock change between the first and last slot (same offset at
+                # both ends and elapsed time equal to wall time): instants follow
+                # the wall clock, with no per-slot zone lookup.
+                instant = first + (wall - walls[0])
+            else:
                 instant = local_instant(wall, tz)
-                slot = Slot(wall.strftime("%H:%M"), instant, service, local_date)
-                out.append((instant, order, slot))
-            wall += step
+                if _wall(instant, tz) != wall:  # inside a spring-forward gap
+                    continue
+            out.append((instant, order, Slot(wall.strftime("%H:%M"), instant, service, local_date)))
     out.sort(key=lambda item: (item[0], item[1]))
     return tuple(slot for _, _, slot in out)
 
