@@ -374,3 +374,15 @@ def test_keys_are_created_listed_and_revoked_at_once(room: tuple[str, httpx.Clie
     assert next(k for k in staff.get(f"{base}/api-keys").json() if k["id"] == key["id"])["revoked_at"]
     assert staff.delete(f"{base}/api-keys/00000000-0000-0000-0000-000000000000").status_code == 404
     assert staff.post(f"{base}/api-keys", json={"role": "admin"}).status_code == 422
+
+
+def test_hold_on_a_table_removed_from_the_venue_cannot_be_confirmed(room: tuple[str, httpx.Client]) -> None:
+    base, staff = room
+    hold = staff.post(f"{base}/holds", json={"party_size": 2, "start": f"{DAY}T19:00", "table_labels": ["T4"]}).json()
+    doc = staff.get(f"{base}/venue").json()
+    doc["tables"] = [t for t in doc["tables"] if t["label"] != "T4"]
+    assert staff.put(f"{base}/venue", json=doc).status_code == 200  # live holds do not block venue edits
+    confirm = staff.post(f"{base}/holds/{hold['id']}/confirm", json={"guest": GUEST})
+    assert confirm.status_code == 409
+    assert confirm.json()["code"] == "TABLE_CONFLICT"
+    assert staff.get(f"{base}/bookings", params={"date": DAY}).json() == []

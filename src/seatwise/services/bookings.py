@@ -323,6 +323,12 @@ def confirm_hold(
             raise HoldExpired(
                 f"the hold expired at {_local(venue, hold['expires_at'])}", expired_at=_local(venue, hold["expires_at"])
             )
+        gone = [t for t in hold["table_ids"] if t not in venue.table_by_id or not venue.table_by_id[t].active]
+        if gone:  # the venue changed under the hold (holds do not block venue edits)
+            raise SeatwiseError(
+                "a held table was removed from the venue or taken out of use since the hold; hold again",
+                code=ErrorCode.TABLE_CONFLICT,
+            )
         booking_id = str(uuid.uuid4())
         repo.insert_booking(
             conn,
