@@ -16,7 +16,7 @@ from typing import Any
 from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
 from seatwise.core.model import Venue, natural_key
 from seatwise.core.timerules import resolve_start, venue_zone
-from seatwise.services.bookings import Actor, _uid, utcnow
+from seatwise.services.bookings import Actor, parse_id, utcnow
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -106,7 +106,7 @@ def create_block(
 
 def delete_block(db: Database, rid: str, block_id: str, actor: Actor) -> None:
     """Lift a block: its tables are free again at once."""
-    block_id = _uid(block_id, "block")
+    block_id = parse_id(block_id, "block")
 
     def use_case(conn: Conn) -> None:
         if not repo.delete_block(conn, rid, block_id):

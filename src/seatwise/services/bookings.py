@@ -28,10 +28,10 @@ from seatwise.core.errors import (
     NotFound,
     SeatwiseError,
 )
-from seatwise.core.model import Venue
+from seatwise.core.model import Pacing, Venue
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
-from seatwise.core.timerules import BookingWindow, booking_window, resolve_start, venue_zone
+from seatwise.core.timerules import BookingWindow, booking_window, resolve_start, service_at, venue_zone
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
@@ -75,6 +75,18 @@ class Actor:
         return f"{self.role}:{self.key_id or '-'}"
 
 
+def window_columns(window: BookingWindow) -> dict[str, Any]:
+    """The columns a booking or hold stores for its window."""
+    return {
+        "start_at": window.start,
+        "block_start": window.block_start,
+        "end_at": window.block_end,
+        "slot_start": window.slot_start,
+        "service_date": window.service_date,
+        "service_name": window.service.name,
+    }
+
+
 def _present(row: dict[str, Any] | None) -> dict[str, Any]:
     """A row this transaction just wrote or locked: its absence is a bug, not a 404."""
     if row is None:
@@ -86,7 +98,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _uid(value: str, what: str) -> str:
+def parse_id(value: str, what: str) -> str:
+    """A path id; anything that is not a UUID simply does not exist."""
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -223,12 +236,7 @@ def create_hold(
             {
                 "id": hold_id,
                 "party_size": party,
-                "start_at": window.start,
-                "block_start": window.block_start,
-                "end_at": window.block_end,
-                "slot_start": window.slot_start,
-                "service_date": window.service_date,
-                "service_name": window.service.name,
+                **window_columns(window),
                 "expires_at": expires_at,
                 "policy_version": policy_version(venue.policy),
                 "created_by_key": actor.key_id,
@@ -255,14 +263,14 @@ def create_hold(
 
 
 def release_hold(db: Database, rid: str, hold_id: str) -> None:
-    hold_id = _uid(hold_id, "hold")
+    hold_id = parse_id(hold_id, "hold")
 
     def use_case(conn: Conn) -> None:
         hold = repo.get_hold(conn, rid, hold_id, for_update=True)  # lock order: the hold, then its slot
         if hold is None:
             raise NotFound("no such hold")
         venue = venue_snapshot(conn, rid)  # releasing only frees: no need to hold the venue still
-        ledger.lock_slot(conn, rid, hold["slot_start"], _pacing_of_slot(venue, hold["slot_start"]), utcnow())
+        ledger.lock_slot(conn, rid, hold["slot_start"], pacing_of_slot(venue, hold["slot_start"]), utcnow())
         ledger.release_hold_pacing(conn, rid, hold_id)
         repo.delete_hold(conn, rid, hold_id)  # its allocations go with it
         repo.emit(conn, rid, "hold.released", {"id": hold_id})
@@ -270,9 +278,8 @@ def release_hold(db: Database, rid: str, hold_id: str) -> None:
     db.run(rid, use_case)
 
 
-def _pacing_of_slot(venue: Venue, slot: datetime) -> Any:
-    from seatwise.core.timerules import service_at
-
+def pacing_of_slot(venue: Venue, slot: datetime) -> Pacing | None:
+    """The current pacing limits of the service a stored slot belongs to."""
     try:
         return service_at(venue, slot).service.pacing
     except SeatwiseError:
@@ -293,7 +300,7 @@ def confirm_hold(
     Returns (booking, created). Replays — the same key, or the same hold — return
     the same booking with created=False, even after the hold row is gone.
     """
-    hold_id = _uid(hold_id, "hold")
+    hold_id = parse_id(hold_id, "hold")
 
     def replay(conn: Conn, venue: Venue) -> tuple[dict[str, Any], bool] | None:
         done = repo.confirmation_for(conn, rid, hold_id=hold_id)
@@ -424,12 +431,7 @@ def create_booking(
             "id": booking_id,
             "status": "confirmed",
             "party_size": party,
-            "start_at": window.start,
-            "block_start": window.block_start,
-            "end_at": window.block_end,
-            "slot_start": window.slot_start,
-            "service_date": window.service_date,
-            "service_name": window.service.name,
+            **window_columns(window),
             "guest_name": guest.name,
             "guest_phone": guest.phone,
             "guest_email": guest.email,
@@ -465,7 +467,7 @@ def transition(
     the tables back (the party has left) and keeps its covers counted (it did start).
     `own_only` restricts the action to bookings the actor's key created.
     """
-    booking_id = _uid(booking_id, "booking")
+    booking_id = parse_id(booking_id, "booking")
 
     def use_case(conn: Conn) -> dict[str, Any]:
         venue = venue_snapshot(conn, rid, for_write=True)
@@ -474,7 +476,7 @@ def transition(
             raise NotFound("no such booking")
         if current["status"] in OCCUPYING and action in ("cancel", "no-show"):
             # Lock order: the slot's pacing row before the booking.
-            ledger.lock_slot(conn, rid, current["slot_start"], _pacing_of_slot(venue, current["slot_start"]), utcnow())
+            ledger.lock_slot(conn, rid, current["slot_start"], pacing_of_slot(venue, current["slot_start"]), utcnow())
         row = _present(repo.get_booking(conn, rid, booking_id, for_update=True))
         new = TRANSITIONS[row["status"]].get(action)
         if new is None:
@@ -496,7 +498,7 @@ def transition(
 
 
 def get_booking(db: Database, rid: str, booking_id: str) -> dict[str, Any]:
-    booking_id = _uid(booking_id, "booking")
+    booking_id = parse_id(booking_id, "booking")
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
         row = repo.get_booking(conn, rid, booking_id)

@@ -25,11 +25,12 @@ from seatwise.core.venue_doc import policy_version
 from seatwise.services.bookings import (
     OCCUPYING,
     Actor,
-    _pacing_of_slot,
-    _uid,
     booking_view,
+    pacing_of_slot,
+    parse_id,
     refusal_for,
     utcnow,
+    window_columns,
 )
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
@@ -65,14 +66,14 @@ def assign_tables(
     a failed one refuses the whole move with its code and every check listed. The
     booking records `allow_slack`.
     """
-    booking_id = _uid(booking_id, "booking")
+    booking_id = parse_id(booking_id, "booking")
 
     def use_case(conn: Conn) -> dict[str, Any]:
         now = utcnow()
         venue = venue_snapshot(conn, rid, for_write=True)
         current = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
         slot = current["slot_start"]
-        ledger.lock_slot(conn, rid, slot, _pacing_of_slot(venue, slot), now)  # lock order: slot first
+        ledger.lock_slot(conn, rid, slot, pacing_of_slot(venue, slot), now)  # lock order: slot first
         row = _occupying(repo.get_booking(conn, rid, booking_id, for_update=True), "moved")
         lo, hi = row["block_start"], row["end_at"]
         day = ledger.load_ledger(conn, rid, lo, hi, now)
@@ -123,7 +124,7 @@ def reschedule(
     """
     if start is None and party is None:
         raise ValidationFailed("send start and/or party_size")
-    booking_id = _uid(booking_id, "booking")
+    booking_id = parse_id(booking_id, "booking")
 
     def use_case(conn: Conn) -> dict[str, Any]:
         now = utcnow()
@@ -134,7 +135,7 @@ def reschedule(
         instant = current["start_at"] if start is None else resolve_start(venue, start)
         window = booking_window(venue, new_party, instant)
         old_slot = current["slot_start"]
-        slots = {old_slot: _pacing_of_slot(venue, old_slot), window.slot_start: window.service.pacing}
+        slots = {old_slot: pacing_of_slot(venue, old_slot), window.slot_start: window.service.pacing}
         usage = ledger.lock_slots(conn, rid, slots, now)
         row = _occupying(repo.get_booking(conn, rid, booking_id, for_update=True), "rescheduled")
         if row["slot_start"] != old_slot or row["party_size"] != current["party_size"]:
@@ -155,9 +156,7 @@ def reschedule(
         if _keeps(venue, row, new_party, window.block_start, window.block_end, day, now):
             table_ids = sorted(row["table_ids"])
         else:
-            plan = best_plan(
-                venue, new_party, window.block_start, window.block_end, day, now, ignore_ref=booking_id
-            )
+            plan = best_plan(venue, new_party, window.block_start, window.block_end, day, now, ignore_ref=booking_id)
             if plan is None:
                 raise refuse("no table can take this party at that time")
             table_ids = sorted(plan.table_ids)
@@ -170,12 +169,7 @@ def reschedule(
             booking_id,
             {
                 "party_size": new_party,
-                "start_at": window.start,
-                "block_start": window.block_start,
-                "end_at": window.block_end,
-                "slot_start": window.slot_start,
-                "service_date": window.service_date,
-                "service_name": window.service.name,
+                **window_columns(window),
                 "policy_version": policy_version(venue.policy),
             },
         )
