@@ -11,7 +11,7 @@ from typing import Any
 
 from seatwise.core.assignment import check_assignment
 from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
-from seatwise.core.model import EMPTY_LEDGER, Table, Venue
+from seatwise.core.model import EMPTY_LEDGER, Venue
 from seatwise.core.venue_doc import parse_venue_document, policy_version, venue_to_document
 from seatwise.store import bookings as bookings_repo
 from seatwise.store import keys, venues
@@ -188,18 +188,11 @@ def replace_venue(db: Database, rid: str, document: object) -> dict[str, Any]:
     version = policy_version(new.policy)
 
     def use_case(conn: Conn) -> dict[str, Any]:
-        row = venues.lock_restaurant(conn, rid)  # one venue change at a time
-        if row is None:
+        # FOR UPDATE: one venue change at a time, and it waits out every ledger writer
+        # in flight (they hold the row FOR KEY SHARE), so none plans on the old venue.
+        if venues.lock_restaurant(conn, rid) is None:
             raise NotFound("no such restaurant")
         now = datetime.now(UTC)
-        old = venue_snapshot(conn, rid, row)
-        # Changed tables are locked first, which waits out writers still inserting on them.
-        changed = [
-            t.id
-            for t in old.tables
-            if t.label not in new.table_by_label or _shape(new.table_by_label[t.label]) != _shape(t)
-        ]
-        venues.lock_tables(conn, rid, changed)
         stranded = _stranded(new, bookings_repo.live_bookings_after(conn, rid, now), now)
         if stranded:
             raise SeatwiseError(
@@ -218,10 +211,6 @@ def replace_venue(db: Database, rid: str, document: object) -> dict[str, Any]:
         return restaurant_view(conn, rid)
 
     return db.run(rid, use_case)
-
-
-def _shape(t: Table) -> tuple[object, ...]:
-    return (t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active)
 
 
 # --- API keys ---------------------------------------------------------------------------

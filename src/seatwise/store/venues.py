@@ -143,18 +143,6 @@ def lock_restaurant(conn: Conn, rid: str) -> dict[str, Any] | None:
     return restaurant_row(conn, rid)
 
 
-def lock_tables(conn: Conn, rid: str, table_ids: list[int]) -> None:
-    """Lock dining-table rows in ascending id order. FOR UPDATE conflicts with the
-    key-share lock a writer's allocation insert takes on its table, so this waits
-    until in-flight writers on these tables have committed (and their bookings are
-    visible to the caller's next statement)."""
-    if table_ids:
-        conn.execute(
-            "SELECT id FROM dining_tables WHERE restaurant_id = %s AND id = ANY(%s) ORDER BY id FOR UPDATE",
-            [rid, sorted(table_ids)],
-        )
-
-
 def update_restaurant(conn: Conn, rid: str, venue: Venue, policy_version: str) -> None:
     """Replace the restaurant's own fields and bump its venue version."""
     try:
