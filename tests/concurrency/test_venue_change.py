@@ -22,14 +22,15 @@ def test_venue_change_waits_for_a_booking_in_flight_and_refuses_to_strand_it(
     r = create_restaurant(small_venue(tables=3))
     base = f"/v1/restaurants/{r['id']}"
     planned = threading.Event()
-    clear = ledger.clear_expired_holds
+    lock_slot = ledger.queue_lock_slot
 
-    def slow_clear(conn: Any, *args: Any) -> None:
-        planned.set()  # the booking has planned on the current venue: hold it there a while
+    def slow_lock_slot(conn: Any, *args: Any) -> Any:
+        # The booking has read the venue (before any write of its own): hold it here.
+        planned.set()
         time.sleep(0.5)
-        clear(conn, *args)
+        return lock_slot(conn, *args)
 
-    monkeypatch.setattr(ledger, "clear_expired_holds", slow_clear)
+    monkeypatch.setattr(ledger, "queue_lock_slot", slow_lock_slot)
     with client_for(base_url, r["api_keys"]["staff"]) as staff:
         doc = staff.get(f"{base}/venue").json()
         doc["tables"] = [t for t in doc["tables"] if t["label"] != "T3"]
