@@ -8,8 +8,8 @@ and in the same run the raw PostgreSQL ceiling: single-row INSERT commits/s on t
 same server, same durability settings, same client counts. The load generator is
 a minimal stdlib HTTP client (bench/_common.LightClient) so that it takes as little
 of the shared CPUs as it can; the server is the real one, 2 uvicorn workers. After
-every run a SQL
-audit counts overlapping live allocations and pacing overruns (must be zero).
+every run a SQL audit counts overlapping live allocations and pacing overruns (must
+be zero).
 
 Each figure is the median over RUNS runs. Prints a table, writes
 bench/results/booking-*.json.
