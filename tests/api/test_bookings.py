@@ -141,6 +141,8 @@ def test_capacity_exceeded_offers_alternatives(room: tuple[dict[str, Any], httpx
         ({"party_size": 2, "date": "tomorrow"}, 422),
         ({"party_size": 2, "time": "25:00"}, 422),
         ({"party_size": "many"}, 422),
+        ({"party_size": 2, "date": "9999-12-31"}, 422),
+        ({"party_size": 2, "date": "0001-01-01", "time": "19:00"}, 422),
     ],
 )
 def test_bad_availability_input(room: tuple[dict[str, Any], httpx.Client], params: dict[str, Any], status: int) -> None:
@@ -157,6 +159,9 @@ def test_booking_refusals(room: tuple[dict[str, Any], httpx.Client], base_url: s
         ({"party_size": 2, "start": f"{DAY}T12:00", "guest": GUEST}, 422, "OUTSIDE_SERVICE_HOURS"),
         ({"party_size": 2, "start": f"{DAY}T22:00", "guest": GUEST}, 422, "OUTSIDE_SERVICE_HOURS"),
         ({"party_size": 2, "start": "2027-03-28T01:30", "guest": GUEST}, 422, "VALIDATION_ERROR"),
+        ({"party_size": 2, "start": "0001-01-01T19:00", "guest": GUEST}, 422, "VALIDATION_ERROR"),
+        ({"party_size": 2, "start": "9999-12-31T23:59:59+14:00", "guest": GUEST}, 422, "VALIDATION_ERROR"),
+        ({"party_size": 2, "start": "2027-06-11T19:00+25:00", "guest": GUEST}, 422, "VALIDATION_ERROR"),
         ({"party_size": 2, "start": f"{DAY}T19:00", "guest": {"name": ""}}, 422, "VALIDATION_ERROR"),
         ({"party_size": 2, "start": f"{DAY}T19:00", "guest": {"name": "x" * 201}}, 422, "VALIDATION_ERROR"),
         ({"party_size": 2, "start": f"{DAY}T19:00", "guest": {"name": "A", "email": "nope"}}, 422, "VALIDATION_ERROR"),

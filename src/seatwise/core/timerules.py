@@ -104,14 +104,27 @@ def venue_zone(venue: Venue) -> ZoneInfo:
         raise ValidationFailed(f"unknown time zone {venue.timezone!r}") from exc
 
 
+# Dates the engine takes: wide enough for any booking, narrow enough that a day's
+# ledger range (a day either side) never leaves what `datetime` can represent.
+FIRST_DATE = date(1970, 1, 1)
+LAST_DATE = date(9998, 12, 31)
+
+
+def _check_range(day: date, shown: str) -> None:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValidationFailed(f"{shown} is out of range: dates run from {FIRST_DATE} to {LAST_DATE}")
+
+
 def parse_local_date(value: str) -> date:
-    """Parse ``YYYY-MM-DD``; malformed or impossible dates raise ValidationFailed."""
+    """Parse ``YYYY-MM-DD``; malformed, impossible or out-of-range dates raise ValidationFailed."""
     if not _LOCAL_DATE.fullmatch(value):
         raise ValidationFailed(f"date must be YYYY-MM-DD, got {value!r}")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise ValidationFailed(f"{value!r} is not a date") from exc
+    _check_range(day, value)
+    return day
 
 
 def parse_local_time(value: str) -> time:
@@ -135,15 +148,21 @@ def resolve_start(venue: Venue, value: str) -> datetime:
     tz = venue_zone(venue)
     try:
         if _AWARE_INSTANT.fullmatch(value):
-            return datetime.fromisoformat(value).astimezone(UTC)
-        if _NAIVE_LOCAL.fullmatch(value):
+            instant = datetime.fromisoformat(value).astimezone(UTC)
+        elif _NAIVE_LOCAL.fullmatch(value):
             naive = datetime.fromisoformat(value)
+            _check_range(naive.date(), value)
             if in_gap(naive, tz):
                 raise ValidationFailed(f"{value} does not exist in {venue.timezone} (clocks go forward)")
-            return local_instant(naive, tz)
+            instant = local_instant(naive, tz)
+        else:
+            raise ValidationFailed(
+                f"start must be an ISO instant with offset or a local YYYY-MM-DDTHH:MM, got {value!r}"
+            )
     except (ValueError, OverflowError) as exc:
         raise ValidationFailed(f"{value!r} is not a valid start") from exc
-    raise ValidationFailed(f"start must be an ISO instant with offset or a local YYYY-MM-DDTHH:MM, got {value!r}")
+    _check_range(instant.date(), value)
+    return instant
 
 
 # --- local wall time <-> instant ---------------------------------------------------
