@@ -193,8 +193,11 @@ def best_plan(
     def rank(m: int) -> RankKey:
         return _mask_rank(index, m, party)
 
-    singles = (1 << i for i in bits_of(index.singles(party, venue.policy.max_overage) & free))
-    best = min(singles, key=rank, default=None)
+    # For one table the ranking key reduces to (seats, scarcity, natural order): no
+    # need to build the full key for each candidate.
+    singles = bits_of(index.singles(party, venue.policy.max_overage) & free)
+    single = min(singles, key=lambda i: (index.seats[i], index.scarcity[i], i), default=None)
+    best = None if single is None else 1 << single
     budget = venue.policy.max_overage if best is None else rank(best)[0] - 1
     combos = _combination_masks(venue, index, party, free, _limit(venue, max_tables), budget)
     best = min((m for m in (best, *combos) if m is not None), key=rank, default=None)
