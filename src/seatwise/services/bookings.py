@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from seatwise.core.assignment import Check, check_assignment
@@ -31,7 +31,14 @@ from seatwise.core.errors import (
 from seatwise.core.model import Pacing, Venue
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
-from seatwise.core.timerules import BookingWindow, booking_window, resolve_start, service_at, venue_zone
+from seatwise.core.timerules import (
+    BookingWindow,
+    booking_window,
+    parse_local_date,
+    resolve_start,
+    service_at,
+    venue_zone,
+)
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
@@ -507,7 +514,9 @@ def get_booking(db: Database, rid: str, booking_id: str) -> dict[str, Any]:
         return booking_view(venue, row)
 
 
-def list_bookings(db: Database, rid: str, day: date) -> list[dict[str, Any]]:
+def list_bookings(db: Database, rid: str, day_text: str) -> list[dict[str, Any]]:
+    """Every booking of a local date (the date its service started), all statuses."""
+    day = parse_local_date(day_text)
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
         return [booking_view(venue, r) for r in repo.bookings_on(conn, rid, day)]

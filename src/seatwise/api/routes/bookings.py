@@ -163,10 +163,8 @@ def list_bookings(
     rid: RestaurantId,
     date: Annotated[str, Query(min_length=1, max_length=10, examples=["2027-03-10"])],
 ) -> list[dict[str, Any]]:
-    from seatwise.core.timerules import parse_local_date
-
     authorize(who, rid, Permission.READ_BOOKINGS)
-    return bookings.list_bookings(rt.db, rid, parse_local_date(date))
+    return bookings.list_bookings(rt.db, rid, date)
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut)
