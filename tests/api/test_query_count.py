@@ -63,8 +63,11 @@ def test_availability_statements_do_not_grow_with_venue_or_ledger(
                 for i in range(60):
                     c.post(
                         f"/v1/restaurants/{r['id']}/bookings",
-                        json={"party_size": 2 + i % 9, "start": f"{DAY}T{18 + i % 4}:{15 * (i % 4):02d}",
-                              "guest": {"name": "G"}},
+                        json={
+                            "party_size": 2 + i % 9,
+                            "start": f"{DAY}T{18 + i % 4}:{15 * (i % 4):02d}",
+                            "guest": {"name": "G"},
+                        },
                     )
             queries = [{"date": DAY, "party_size": p, **t} for p in (2, 6, 10) for t in ({}, {"time": "19:00"})]
             counts[name] = [_count(statements, lambda c=c, url=url, q=q: c.get(url, params=q)) for q in queries]

@@ -56,8 +56,9 @@ def tenant(base_url: str) -> dict[str, Any]:
         guest = {"name": "Fuzz"}
         ids = {
             "booking_id": [
-                admin.post(f"{base}/bookings", json={"party_size": 2, "start": f"2027-04-0{n}T19:00", "guest": guest})
-                .json()["id"]
+                admin.post(
+                    f"{base}/bookings", json={"party_size": 2, "start": f"2027-04-0{n}T19:00", "guest": guest}
+                ).json()["id"]
                 for n in range(1, 4)
             ],
             "hold_id": [admin.post(f"{base}/holds", json={"party_size": 2, "start": "2027-04-05T19:00"}).json()["id"]],
@@ -94,4 +95,3 @@ def test_api_conforms(case: schemathesis.Case, base_url: str, tenant: dict[str, 
     creating_restaurant = case.method == "POST" and case.path == "/v1/restaurants"
     key = ADMIN_KEY if creating_restaurant else tenant["api_keys"]["staff"]
     case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
-

@@ -216,8 +216,9 @@ def test_block_takes_tables_out_and_lifts(room: tuple[str, httpx.Client]) -> Non
     kinds = {t["label"]: [a["kind"] for a in t["allocations"]] for t in timeline["tables"]}
     assert kinds["T1"] == kinds["T2"] == ["block"]
     assert book(staff, base, 4, "19:00")["tables"] == ["T3"]
-    refused = staff.post(f"{base}/bookings", json={"party_size": 4, "start": f"{DAY}T19:00", "guest": GUEST,
-                                                   "table_labels": ["T1"]})
+    refused = staff.post(
+        f"{base}/bookings", json={"party_size": 4, "start": f"{DAY}T19:00", "guest": GUEST, "table_labels": ["T1"]}
+    )
     assert (refused.status_code, refused.json()["code"]) == (409, "TABLE_CONFLICT")
     assert staff.delete(f"{base}/blocks/{block['id']}").status_code == 204
     assert staff.delete(f"{base}/blocks/{block['id']}").status_code == 404
@@ -228,8 +229,9 @@ def test_block_over_live_bookings_is_refused_listing_them(room: tuple[str, httpx
     base, staff = room
     b = book(staff, base, 4, "19:00", ["T1"])
     h = staff.post(f"{base}/holds", json={"party_size": 4, "start": f"{DAY}T19:00", "table_labels": ["T2"]}).json()
-    got = staff.post(f"{base}/blocks", json={"table_labels": ["T1", "T2", "T3"], "start": f"{DAY}T18:00",
-                                             "end": f"{DAY}T23:00"})
+    got = staff.post(
+        f"{base}/blocks", json={"table_labels": ["T1", "T2", "T3"], "start": f"{DAY}T18:00", "end": f"{DAY}T23:00"}
+    )
     assert (got.status_code, got.json()["code"]) == (409, "BLOCK_CONFLICT")
     listed = [(x["kind"], x["id"], x["table"]) for x in got.json()["bookings"]]
     assert listed == [("booking", b["id"], "T1"), ("hold", h["id"], "T2")]
@@ -239,11 +241,13 @@ def test_block_over_live_bookings_is_refused_listing_them(room: tuple[str, httpx
 
 def test_long_block_spans_days(room: tuple[str, httpx.Client]) -> None:
     base, staff = room
-    made = staff.post(f"{base}/blocks", json={"table_labels": ["T1"], "start": "2027-03-09T00:00",
-                                              "end": "2027-03-12T00:00"})
+    made = staff.post(
+        f"{base}/blocks", json={"table_labels": ["T1"], "start": "2027-03-09T00:00", "end": "2027-03-12T00:00"}
+    )
     assert made.status_code == 201, made.text
-    taken = staff.post(f"{base}/bookings", json={"party_size": 4, "start": f"{DAY}T19:00", "guest": GUEST,
-                                                 "table_labels": ["T1"]})
+    taken = staff.post(
+        f"{base}/bookings", json={"party_size": 4, "start": f"{DAY}T19:00", "guest": GUEST, "table_labels": ["T1"]}
+    )
     assert taken.json()["code"] == "TABLE_CONFLICT"  # the middle day sees a block that began two days before
 
 
@@ -317,8 +321,13 @@ def test_venue_change_that_strands_bookings_is_refused(room: tuple[str, httpx.Cl
     def shrink_combo(d: dict[str, Any]) -> None:
         table(d, "T3").update(seats=2, max_party=2)
 
-    for change, victim in [(remove_t1, single), (shrink_t1, single), (deactivate_t1, single),
-                           (split_combo, combo), (shrink_combo, combo)]:
+    for change, victim in [
+        (remove_t1, single),
+        (shrink_t1, single),
+        (deactivate_t1, single),
+        (split_combo, combo),
+        (shrink_combo, combo),
+    ]:
         got = put(change)
         assert (got.status_code, got.json()["code"]) == (409, "VENUE_IN_USE"), (change.__name__, got.text)
         assert [x["id"] for x in got.json()["bookings"]] == [victim["id"]], change.__name__

@@ -1,4 +1,3 @@
-
 """Venue documents: strict validation with every problem at its path, canonical export,
 round trips, and the policy version hash."""
 
@@ -80,9 +79,7 @@ _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 def changed(doc: dict[str, Any], path: str, value: object) -> dict[str, Any]:
     """A deep copy of `doc` with the value at `path` (a problem-style path) replaced."""
     out = copy.deepcopy(doc)
-    steps: list[str | int] = [
-        key if key else int(index) for key, index in _TOKEN.findall(path)
-    ]
+    steps: list[str | int] = [key if key else int(index) for key, index in _TOKEN.findall(path)]
     node: Any = out
     for step in steps[:-1]:
         node = node[step]
@@ -172,9 +169,7 @@ def test_grand_hall_is_big_enough_for_benchmarks() -> None:
 
 def test_parse_builds_the_venue() -> None:
     doc = base_document()
-    doc["tables"].insert(
-        0, {"label": "T10", "zone": "main", "seats": 6, "min_party": 3}
-    )
+    doc["tables"].insert(0, {"label": "T10", "zone": "main", "seats": 6, "min_party": 3})
     venue = parse_venue_document(doc)
     assert [(t.id, t.label) for t in venue.tables] == [
         (1, "T10"),
@@ -538,9 +533,7 @@ INVALID_CASES: list[tuple[str, object, str, str]] = [
     INVALID_CASES,
     ids=[f"{c[0]}={c[1]!r:.20}" for c in INVALID_CASES],
 )
-def test_invalid_document_is_refused_at_its_path(
-    change_at: str, value: object, path: str, fragment: str
-) -> None:
+def test_invalid_document_is_refused_at_its_path(change_at: str, value: object, path: str, fragment: str) -> None:
     problems = problems_of(changed(base_document(), change_at, value))
     assert len(problems) == 1, problems
     assert problems[0]["path"] == path
@@ -551,9 +544,7 @@ def test_overlap_across_midnight_is_reported_on_the_day_it_happens() -> None:
     doc = base_document()
     doc["policy"]["services"][1].update(days=["sun"], start="22:00", end="12:30")
     doc["policy"]["services"][1]["last_seating"] = "23:00"
-    assert problems_of(doc) == [
-        {"path": "policy.services[1]", "message": "overlaps service 'lunch' on mon"}
-    ]
+    assert problems_of(doc) == [{"path": "policy.services[1]", "message": "overlaps service 'lunch' on mon"}]
 
 
 def test_last_seating_of_a_service_crossing_midnight() -> None:
@@ -579,9 +570,7 @@ def test_a_document_must_be_a_mapping(doc: object) -> None:
 def test_field_names_must_be_strings() -> None:
     doc = base_document()
     doc["tables"][0][True] = 1  # YAML reads an unquoted `on:` key as true
-    assert problems_of(doc) == [
-        {"path": "tables[0]", "message": "field names must be strings, got True"}
-    ]
+    assert problems_of(doc) == [{"path": "tables[0]", "message": "field names must be strings, got True"}]
 
 
 def test_every_problem_is_listed_at_once() -> None:
@@ -722,9 +711,7 @@ def _window(start: int, end: int) -> tuple[str, str]:
 def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
     """Valid venue documents, with optional fields present or not at random."""
 
-    def maybe(
-        target: dict[str, Any], key: str, strategy: st.SearchStrategy[Any]
-    ) -> None:
+    def maybe(target: dict[str, Any], key: str, strategy: st.SearchStrategy[Any]) -> None:
         if draw(st.booleans()):
             target[key] = draw(strategy)
 
@@ -777,26 +764,13 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
         maybe(table, "active", st.booleans())
         tables.append(table)
     candidates = [
-        (a["label"], b["label"])
-        for i, a in enumerate(tables)
-        for b in tables[i + 1 :]
-        if a["zone"] == b["zone"]
+        (a["label"], b["label"]) for i, a in enumerate(tables) for b in tables[i + 1 :] if a["zone"] == b["zone"]
     ]
-    edges = (
-        draw(st.lists(st.sampled_from(candidates), unique=True)) if candidates else []
-    )
-    adjacency = [
-        list(edge) if draw(st.booleans()) else [edge[1], edge[0]] for edge in edges
-    ]
+    edges = draw(st.lists(st.sampled_from(candidates), unique=True)) if candidates else []
+    adjacency = [list(edge) if draw(st.booleans()) else [edge[1], edge[0]] for edge in edges]
 
     count = draw(st.integers(1, 3))
-    points = sorted(
-        draw(
-            st.lists(
-                st.integers(0, 287), min_size=2 * count, max_size=2 * count, unique=True
-            )
-        )
-    )
+    points = sorted(draw(st.lists(st.integers(0, 287), min_size=2 * count, max_size=2 * count, unique=True)))
     points = [p * 5 for p in points]
     if draw(st.booleans()):  # rotate: the last window runs past midnight
         points = points[1:] + points[:1]
@@ -805,9 +779,7 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
         start, end = points[2 * n], points[2 * n + 1]
         service: dict[str, Any] = {
             "name": f"service {n}",
-            "days": draw(
-                st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)
-            ),
+            "days": draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)),
             "start": _window(start, end)[0],
             "end": _window(start, end)[1],
         }
@@ -817,12 +789,8 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
         maybe(service, "allow_overrun", st.booleans())
         maybe(service, "buffer_before_minutes", st.integers(0, 240))
         maybe(service, "buffer_after_minutes", st.integers(0, 240))
-        bands = sorted(
-            draw(st.lists(st.integers(1, 200), min_size=1, max_size=5, unique=True))
-        )
-        service["turns"] = [
-            {"max_party": p, "minutes": draw(st.integers(1, 720))} for p in bands
-        ]
+        bands = sorted(draw(st.lists(st.integers(1, 200), min_size=1, max_size=5, unique=True)))
+        service["turns"] = [{"max_party": p, "minutes": draw(st.integers(1, 720))} for p in bands]
         limit = st.none() | st.integers(1, 10_000)
         maybe(
             service,
@@ -848,22 +816,14 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
     maybe(
         policy,
         "closures",
-        st.lists(
-            st.dates(date(2020, 1, 1), date(2035, 12, 31)), unique=True, max_size=4
-        ).map(lambda days: [d if i % 2 else d.isoformat() for i, d in enumerate(days)]),
+        st.lists(st.dates(date(2020, 1, 1), date(2035, 12, 31)), unique=True, max_size=4).map(
+            lambda days: [d if i % 2 else d.isoformat() for i, d in enumerate(days)]
+        ),
     )
     doc: dict[str, Any] = {
-        "name": draw(
-            st.text(min_size=1, max_size=30).filter(
-                lambda s: s.strip() and s.isprintable()
-            )
-        ),
+        "name": draw(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() and s.isprintable())),
         "slug": draw(st.sampled_from(["a", "demo-bistro", "7-seas", "x" * 63])),
-        "timezone": draw(
-            st.sampled_from(
-                ["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"]
-            )
-        ),
+        "timezone": draw(st.sampled_from(["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"])),
         "policy": policy,
         "zones": zones,
         "tables": tables,
@@ -881,13 +841,9 @@ def test_valid_documents_round_trip(doc: dict[str, Any]) -> None:
     assert [t.id for t in venue.tables] == list(range(1, len(doc["tables"]) + 1))
     canonical = venue_to_document(venue)
     assert normalise_document(canonical) == canonical
-    assert (
-        normalise_document(load_document_text(yaml.safe_dump(canonical))) == canonical
-    )
+    assert normalise_document(load_document_text(yaml.safe_dump(canonical))) == canonical
     assert normalise_document(load_document_text(json.dumps(canonical))) == canonical
-    assert policy_version(parse_venue_document(canonical).policy) == policy_version(
-        venue.policy
-    )
+    assert policy_version(parse_venue_document(canonical).policy) == policy_version(venue.policy)
     again = parse_venue_document(canonical)
     assert {t.label: t for t in again.tables}.keys() == {t.label for t in venue.tables}
     for table in venue.tables:

@@ -15,11 +15,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
-    "seatwise_http_requests_total", "HTTP requests by route, method and status", ["route", "method", "status"],
+    "seatwise_http_requests_total",
+    "HTTP requests by route, method and status",
+    ["route", "method", "status"],
     registry=REGISTRY,
 )
 LATENCY = Histogram(
-    "seatwise_http_request_seconds", "HTTP request latency by route", ["route", "method"], registry=REGISTRY,
+    "seatwise_http_request_seconds",
+    "HTTP request latency by route",
+    ["route", "method"],
+    registry=REGISTRY,
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 

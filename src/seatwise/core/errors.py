@@ -51,8 +51,7 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.INVALID_VENUE: (
         422,
         "Invalid venue document",
-        "A venue document was refused; `problems` lists every problem with its path. "
-        "Nothing was written.",
+        "A venue document was refused; `problems` lists every problem with its path. Nothing was written.",
     ),
     ErrorCode.OUTSIDE_SERVICE_HOURS: (
         422,
@@ -63,14 +62,12 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.SERVICE_OVERRUN: (
         422,
         "Service overrun",
-        "The service does not allow overrun and clamping the block at the service end "
-        "leaves no dining time.",
+        "The service does not allow overrun and clamping the block at the service end leaves no dining time.",
     ),
     ErrorCode.SLACK_EXCEEDED: (
         422,
         "Slack budget exceeded",
-        "A chosen table set wastes more seats than the policy's max_overage and "
-        "allow_slack was not granted.",
+        "A chosen table set wastes more seats than the policy's max_overage and allow_slack was not granted.",
     ),
     ErrorCode.ADJACENCY_MISMATCH: (
         422,
@@ -117,8 +114,7 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.ILLEGAL_TRANSITION: (
         409,
         "Illegal status transition",
-        "The booking's current status does not allow this action (for example seating "
-        "a cancelled booking).",
+        "The booking's current status does not allow this action (for example seating a cancelled booking).",
     ),
     ErrorCode.VENUE_IN_USE: (
         409,
@@ -141,8 +137,7 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.BUSY: (
         409,
         "Busy",
-        "Concurrent writers kept conflicting after the bounded number of retries; "
-        "retrying later is safe.",
+        "Concurrent writers kept conflicting after the bounded number of retries; retrying later is safe.",
     ),
     ErrorCode.NOT_FOUND: (
         404,
@@ -167,8 +162,7 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.INTERNAL_ERROR: (
         500,
         "Internal error",
-        "A bug: never expected for any input. The response carries no internals; the "
-        "server log has the traceback.",
+        "A bug: never expected for any input. The response carries no internals; the server log has the traceback.",
     ),
 }
 

@@ -260,11 +260,7 @@ def _build_slots(venue: Venue, local_date: date) -> tuple[Slot, ...]:
         if not walls:
             continue
         first, last = local_instant(walls[0], tz), local_instant(walls[-1], tz)
-        steady = (
-            _wall(first, tz) == walls[0]
-            and _wall(last, tz) == walls[-1]
-            and last - first == walls[-1] - walls[0]
-        )
+        steady = _wall(first, tz) == walls[0] and _wall(last, tz) == walls[-1] and last - first == walls[-1] - walls[0]
         for wall in walls:
             if steady:
                 # No clock change between the first and last slot (same offset at

@@ -136,9 +136,7 @@ def parse_venue_document(doc: object) -> Venue:
     c = _Checker()
     venue = c.venue(doc)
     if c.problems or venue is None:
-        raise InvalidVenue(
-            c.problems or [{"path": "$", "message": "invalid venue document"}]
-        )
+        raise InvalidVenue(c.problems or [{"path": "$", "message": "invalid venue document"}])
     return venue
 
 
@@ -244,12 +242,9 @@ def _service_to_document(service: Service) -> dict[str, Any]:
         "allow_overrun": service.allow_overrun,
         "buffer_before_minutes": service.buffer_before_minutes,
         "buffer_after_minutes": service.buffer_after_minutes,
-        "turns": [
-            {"max_party": b.max_party, "minutes": b.minutes} for b in service.turns
-        ],
+        "turns": [{"max_party": b.max_party, "minutes": b.minutes} for b in service.turns],
         "pacing": None
-        if pacing is None
-        or (pacing.max_covers_per_slot is None and pacing.max_parties_per_slot is None)
+        if pacing is None or (pacing.max_covers_per_slot is None and pacing.max_parties_per_slot is None)
         else {
             "max_covers_per_slot": pacing.max_covers_per_slot,
             "max_parties_per_slot": pacing.max_parties_per_slot,
@@ -284,9 +279,7 @@ class _Checker:
 
     # --- generic fields ---------------------------------------------------------
 
-    def mapping(
-        self, value: object, path: str, allowed: Sequence[str]
-    ) -> dict[str, object] | None:
+    def mapping(self, value: object, path: str, allowed: Sequence[str]) -> dict[str, object] | None:
         if not isinstance(value, Mapping):
             self.add(path, f"must be a mapping, got {_describe(value)}")
             return None
@@ -334,9 +327,7 @@ class _Checker:
             return default
         return self.check_int(m[key], _at(path, key), bounds)
 
-    def check_int(
-        self, value: object, path: str, bounds: tuple[int, int]
-    ) -> int | None:
+    def check_int(self, value: object, path: str, bounds: tuple[int, int]) -> int | None:
         lo, hi = bounds
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(
@@ -349,9 +340,7 @@ class _Checker:
             return None
         return value
 
-    def boolean(
-        self, m: Mapping[str, object], path: str, key: str, default: bool
-    ) -> bool | None:
+    def boolean(self, m: Mapping[str, object], path: str, key: str, default: bool) -> bool | None:
         if key not in m:
             return default
         value = m[key]
@@ -389,32 +378,23 @@ class _Checker:
             return None
         return value
 
-    def clock(
-        self, m: Mapping[str, object], path: str, key: str, *, required: bool
-    ) -> time | None:
+    def clock(self, m: Mapping[str, object], path: str, key: str, *, required: bool) -> time | None:
         if key not in m or (not required and m[key] is None):
             if required:
                 self.add(_at(path, key), "is required")
             return None
         value, where = m[key], _at(path, key)
-        if (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and 0 <= value < 24 * 60
-        ):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
             # YAML 1.1 reads an unquoted 17:00 as the sexagesimal number 1020.
             h, mi = divmod(value, 60)
             self.add(
                 where,
-                f'must be a quoted "HH:MM" string (YAML reads unquoted {h}:{mi:02d} '
-                "as a number)",
+                f'must be a quoted "HH:MM" string (YAML reads unquoted {h}:{mi:02d} as a number)',
             )
             return None
         match = TIME_RE.match(value) if isinstance(value, str) else None
         if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-            self.add(
-                where, f'must be a time "HH:MM" (00:00..23:59), got {_describe(value)}'
-            )
+            self.add(where, f'must be a time "HH:MM" (00:00..23:59), got {_describe(value)}')
             return None
         return time(int(match[1]), int(match[2]))
 
@@ -436,19 +416,9 @@ class _Checker:
                 "slot_minutes",
                 f"must divide a day (1440 minutes) evenly, got {slot_minutes}",
             )
-        policy = (
-            self.policy(root["policy"]) if self.required(root, "", "policy") else None
-        )
-        zones, zone_keys = (
-            self.zones(root["zones"])
-            if self.required(root, "", "zones")
-            else (None, None)
-        )
-        tables = (
-            self.tables(root["tables"], zone_keys)
-            if self.required(root, "", "tables")
-            else None
-        )
+        policy = self.policy(root["policy"]) if self.required(root, "", "policy") else None
+        zones, zone_keys = self.zones(root["zones"]) if self.required(root, "", "zones") else (None, None)
+        tables = self.tables(root["tables"], zone_keys) if self.required(root, "", "tables") else None
         adjacency = self.adjacency(root.get("adjacency", []), tables)
         if (
             self.problems
@@ -491,9 +461,7 @@ class _Checker:
             return None
         value = root["timezone"]
         if not isinstance(value, str):
-            self.add(
-                "timezone", f"must be an IANA time zone name, got {_describe(value)}"
-            )
+            self.add("timezone", f"must be an IANA time zone name, got {_describe(value)}")
             return None
         if value not in _known_timezones():
             self.add("timezone", f"unknown IANA time zone '{_clip(value)}'")
@@ -550,9 +518,7 @@ class _Checker:
             return None
         return value
 
-    def tables(
-        self, value: object, zone_keys: set[str] | None
-    ) -> list[_TableEntry] | None:
+    def tables(self, value: object, zone_keys: set[str] | None) -> list[_TableEntry] | None:
         """One entry per document position (ids 1..n), usable or not."""
         items = self.sequence(value, "tables", MAX_TABLES)
         if items is None:
@@ -594,9 +560,7 @@ class _Checker:
             zone = None
         seats = self.integer(m, path, "seats", SEATS)
         min_party = self.integer(m, path, "min_party", PARTY, 1)
-        max_party = (
-            self.integer(m, path, "max_party", PARTY) if "max_party" in m else seats
-        )
+        max_party = self.integer(m, path, "max_party", PARTY) if "max_party" in m else seats
         movable = self.boolean(m, path, "movable", True)
         active = self.boolean(m, path, "active", True)
         if min_party is not None and max_party is not None and min_party > max_party:
@@ -629,9 +593,7 @@ class _Checker:
         )
         return _TableEntry(label, zone, table)
 
-    def adjacency(
-        self, value: object, entries: Sequence[_TableEntry] | None
-    ) -> frozenset[frozenset[int]] | None:
+    def adjacency(self, value: object, entries: Sequence[_TableEntry] | None) -> frozenset[frozenset[int]] | None:
         """Edges as id pairs. A label is called unknown only when every table's label
         could be read (else it may name the unreadable one: a knock-on problem)."""
         items = self.sequence(value, "adjacency", MAX_EDGES)
@@ -655,9 +617,7 @@ class _Checker:
             ends: list[tuple[int, _TableEntry]] = []
             for j, end in enumerate(item):
                 if not isinstance(end, str):
-                    self.add(
-                        f"{path}[{j}]", f"must be a table label, got {_describe(end)}"
-                    )
+                    self.add(f"{path}[{j}]", f"must be a table label, got {_describe(end)}")
                 elif end in by_label:
                     ends.append(by_label[end])
                 elif labels_known:
@@ -679,8 +639,7 @@ class _Checker:
             if edge in edges:
                 self.add(
                     path,
-                    f"duplicate edge {a.label}-{b.label} "
-                    f"(first at adjacency[{edges[edge]}])",
+                    f"duplicate edge {a.label}-{b.label} (first at adjacency[{edges[edge]}])",
                 )
                 continue
             edges[edge] = i
@@ -692,17 +651,11 @@ class _Checker:
             return None
         before = len(self.problems)
         mode = self.adjacency_mode(m)
-        k = self.integer(
-            m, "policy", "max_tables_per_combination", MAX_TABLES_PER_COMBINATION, 3
-        )
+        k = self.integer(m, "policy", "max_tables_per_combination", MAX_TABLES_PER_COMBINATION, 3)
         overage = self.integer(m, "policy", "max_overage", MAX_OVERAGE, 4)
         ttl = self.integer(m, "policy", "hold_ttl_seconds", HOLD_TTL_SECONDS, 180)
         max_party_size = self.integer(m, "policy", "max_party_size", MAX_PARTY_SIZE, 20)
-        services = (
-            self.services(m["services"])
-            if self.required(m, "policy", "services")
-            else None
-        )
+        services = self.services(m["services"]) if self.required(m, "policy", "services") else None
         closures = self.closures(m.get("closures", []))
         if (
             len(self.problems) != before
@@ -753,8 +706,7 @@ class _Checker:
             if service.name in first_at:
                 self.add(
                     f"policy.services[{i}].name",
-                    f"duplicate service name '{service.name}' "
-                    f"(first at policy.services[{first_at[service.name]}])",
+                    f"duplicate service name '{service.name}' (first at policy.services[{first_at[service.name]}])",
                 )
                 continue
             first_at[service.name] = i
@@ -768,24 +720,14 @@ class _Checker:
             return None
         before = len(self.problems)
         name = self.text(m, path, "name", SERVICE_NAME_MAX)
-        days = (
-            self.days(m["days"], f"{path}.days")
-            if self.required(m, path, "days")
-            else None
-        )
+        days = self.days(m["days"], f"{path}.days") if self.required(m, path, "days") else None
         start = self.clock(m, path, "start", required=True)
         end = self.clock(m, path, "end", required=True)
         last_seating = self.clock(m, path, "last_seating", required=False)
         allow_overrun = self.boolean(m, path, "allow_overrun", False)
-        buffer_before = self.integer(
-            m, path, "buffer_before_minutes", BUFFER_MINUTES, 0
-        )
+        buffer_before = self.integer(m, path, "buffer_before_minutes", BUFFER_MINUTES, 0)
         buffer_after = self.integer(m, path, "buffer_after_minutes", BUFFER_MINUTES, 0)
-        turns = (
-            self.turns(m["turns"], f"{path}.turns")
-            if self.required(m, path, "turns")
-            else None
-        )
+        turns = self.turns(m["turns"], f"{path}.turns") if self.required(m, path, "turns") else None
         pacing = self.pacing(m.get("pacing"), f"{path}.pacing")
         if start is not None and end is not None:
             if start == end:
@@ -793,8 +735,7 @@ class _Checker:
             elif last_seating is not None and not _within(last_seating, start, end):
                 self.add(
                     f"{path}.last_seating",
-                    f"{_hhmm(last_seating)} lies outside the service window "
-                    f"{_hhmm(start)}-{_hhmm(end)}",
+                    f"{_hhmm(last_seating)} lies outside the service window {_hhmm(start)}-{_hhmm(end)}",
                 )
         if (
             len(self.problems) != before
@@ -877,12 +818,8 @@ class _Checker:
         m = self.mapping(value, path, _PACING_KEYS)
         if m is None:
             return None
-        covers = self.integer(
-            m, path, "max_covers_per_slot", PACING_LIMIT, nullable=True
-        )
-        parties = self.integer(
-            m, path, "max_parties_per_slot", PACING_LIMIT, nullable=True
-        )
+        covers = self.integer(m, path, "max_covers_per_slot", PACING_LIMIT, nullable=True)
+        parties = self.integer(m, path, "max_parties_per_slot", PACING_LIMIT, nullable=True)
         if covers is None and parties is None:
             return None  # no limit at all is the same as no pacing
         return Pacing(max_covers_per_slot=covers, max_parties_per_slot=parties)
@@ -901,8 +838,7 @@ class _Checker:
             elif day in closures:
                 self.add(
                     path,
-                    f"duplicate closure {day.isoformat()} "
-                    f"(first at policy.closures[{closures[day]}])",
+                    f"duplicate closure {day.isoformat()} (first at policy.closures[{closures[day]}])",
                 )
             else:
                 closures[day] = i
@@ -926,8 +862,7 @@ class _Checker:
                 if clash:
                     self.add(
                         f"policy.services[{j}]",
-                        f"overlaps service '{earlier.name}' on "
-                        + ", ".join(WEEKDAYS[d] for d in clash),
+                        f"overlaps service '{earlier.name}' on " + ", ".join(WEEKDAYS[d] for d in clash),
                     )
 
 
@@ -1035,9 +970,7 @@ def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
 class _StrictSafeLoader(yaml.SafeLoader):
     """SafeLoader that refuses a mapping repeating a key instead of keeping the last."""
 
-    def construct_mapping(
-        self, node: yaml.MappingNode, deep: bool = False
-    ) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[object] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)

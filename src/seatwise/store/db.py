@@ -56,9 +56,7 @@ class Database:
         self.pool.close()
 
     @contextmanager
-    def tenant(
-        self, restaurant_id: str, *, pipeline: bool = False
-    ) -> Iterator[psycopg.Connection[dict[str, object]]]:
+    def tenant(self, restaurant_id: str, *, pipeline: bool = False) -> Iterator[psycopg.Connection[dict[str, object]]]:
         """One transaction scoped to `restaurant_id`; commits on success.
 
         With `pipeline`, statements are sent without waiting for their results until
