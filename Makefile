@@ -18,6 +18,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy --strict src
 
 typecheck: lint

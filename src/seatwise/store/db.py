@@ -8,6 +8,7 @@ runs. The pool connects as the application role (not superuser, not BYPASSRLS).
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,18 @@ from psycopg_pool import ConnectionPool
 from seatwise.core.errors import Busy
 
 T = TypeVar("T")
+
+
+class _PipelineAbortNoise(logging.Filter):
+    """Drop psycopg's warning that a pipeline could not be closed cleanly while an
+    error was already propagating: that error (a concurrent writer's conflict, say)
+    reaches `Database.run`, which retries or answers; the second one is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "error ignored terminating %r: %s" and "Pipeline" in repr(record.args))
+
+
+logging.getLogger("psycopg").addFilter(_PipelineAbortNoise())
 
 # Errors a concurrent writer causes: the use case is re-planned on a fresh ledger.
 RETRYABLE = (
