@@ -42,8 +42,7 @@ from seatwise.core.errors import SeatwiseError
 from seatwise.core.model import PacingUsage
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
-from seatwise.core.timerules import booking_window, day_slots
-from seatwise.services.availability import _day_range
+from seatwise.core.timerules import booking_window, day_slots, day_span
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import ledger
 from seatwise.store.db import Database
@@ -153,7 +152,7 @@ def main() -> None:
     now = datetime.now(UTC)
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
-        lo, hi = _day_range(venue, DAY)
+        lo, hi = day_span(venue, DAY)
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     db.close()
     core: dict[str, dict[str, float]] = {}

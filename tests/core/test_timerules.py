@@ -18,6 +18,7 @@ from seatwise.core.model import Pacing, Policy, Service, Table, TurnBand, Venue,
 from seatwise.core.timerules import (
     booking_window,
     day_slots,
+    day_span,
     parse_local_date,
     parse_local_time,
     resolve_start,
@@ -371,3 +372,18 @@ def test_every_slot_round_trips_and_belongs_to_its_service(case: tuple[Venue, da
         assert window.slot_start == slot.start
         assert window.block_start <= window.start < window.block_end
         assert window.block_end <= sd.end
+
+
+@settings(max_examples=150, deadline=None)
+@given(venues_and_dates(), st.integers(1, 10))
+def test_day_span_holds_every_booking_window_of_the_date(case: tuple[Venue, date], party: int) -> None:
+    v, on = case
+    lo, hi = day_span(v, on)
+    assert lo <= hi
+    for slot in day_slots(v, on):
+        try:
+            window = booking_window(v, party, slot.start)
+        except ServiceOverrun:
+            continue
+        assert lo <= window.block_start
+        assert window.block_end <= hi

@@ -299,6 +299,21 @@ def day_slots(venue: Venue, local_date: date) -> tuple[Slot, ...]:
     return cast(tuple[Slot, ...], found)
 
 
+def day_span(venue: Venue, local_date: date) -> tuple[datetime, datetime]:
+    """The instants any booking window of a slot of `local_date` can touch: from the
+    earliest slot less the largest buffer before, to the latest slot plus the longest
+    turn and buffer after (clamping only shortens). An empty span when the date has
+    no slots. What a day's availability needs from the ledger, and no more.
+    """
+    slots = day_slots(venue, local_date)
+    if not slots:
+        midnight = local_instant(datetime.combine(local_date, time()), venue_zone(venue))
+        return midnight, midnight
+    before = max(s.service.buffer_before_minutes for s in slots)
+    after = max(max(b.minutes for b in s.service.turns) + s.service.buffer_after_minutes for s in slots)
+    return slots[0].start - timedelta(minutes=before), slots[-1].start + timedelta(minutes=after)
+
+
 def service_at(venue: Venue, start: datetime) -> ServiceDay:
     """The service whose local window contains `start`.
 

@@ -4,24 +4,16 @@ ledger's allocations and its pacing usage."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from seatwise.core.availability import availability_at, day_availability
-from seatwise.core.model import Venue, natural_key
-from seatwise.core.timerules import parse_local_date, venue_zone
+from seatwise.core.model import natural_key
+from seatwise.core.timerules import day_span, parse_local_date, venue_zone
 from seatwise.services.bookings import utcnow
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import ledger
 from seatwise.store.db import Database
-
-
-def _day_range(venue: Venue, day: date) -> tuple[datetime, datetime]:
-    """From local midnight of `day` to local midnight two days on (services that
-    start on `day` may run past midnight)."""
-    zone = venue_zone(venue)
-    lo = datetime.combine(day, datetime.min.time(), zone)
-    return lo, datetime.combine(day + timedelta(days=2), datetime.min.time(), zone)
 
 
 def availability(db: Database, rid: str, day_text: str, party: int, time_label: str | None) -> dict[str, Any]:
@@ -29,7 +21,7 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
     now = utcnow()
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
-        lo, hi = _day_range(venue, day)
+        lo, hi = day_span(venue, day)
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     zone = venue_zone(venue)
     out: dict[str, Any] = {"date": day.isoformat(), "party_size": party, "timezone": venue.timezone}

@@ -34,6 +34,7 @@ from seatwise.core.planner import best_plan
 from seatwise.core.timerules import (
     BookingWindow,
     booking_window,
+    day_span,
     parse_local_date,
     resolve_start,
     service_at,
@@ -177,9 +178,7 @@ def refusal_for(checks: Sequence[Check]) -> SeatwiseError | None:
 def _capacity_exceeded(
     conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str
 ) -> CapacityExceeded:
-    zone = venue_zone(venue)
-    day_start = datetime.combine(window.service_date, datetime.min.time(), zone)
-    day = ledger.load_ledger(conn, rid, day_start, day_start + timedelta(days=2), now)
+    day = ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now)
     alternatives = nearest_available(venue, day, window.start, party, now)
     return CapacityExceeded(why, alternatives=alternatives)
 

@@ -11,7 +11,7 @@ allocations in ascending table order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from seatwise.core.assignment import check_assignment
@@ -20,7 +20,7 @@ from seatwise.core.errors import CapacityExceeded, IllegalTransition, NotFound, 
 from seatwise.core.model import DayLedger, PacingUsage, Venue
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
-from seatwise.core.timerules import booking_window, resolve_start, venue_zone
+from seatwise.core.timerules import booking_window, day_span, resolve_start
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.bookings import (
     OCCUPYING,
@@ -143,11 +143,9 @@ def reschedule(
         new_usage = usage[window.slot_start]
         if window.slot_start == old_slot:  # the booking's own covers make room for themselves
             new_usage = PacingUsage(new_usage.covers - row["party_size"], new_usage.parties - 1)
-        zone = venue_zone(venue)
-        day_start = datetime.combine(window.service_date, datetime.min.time(), zone)
 
         def refuse(why: str) -> CapacityExceeded:
-            day = ledger.load_ledger(conn, rid, day_start, day_start + timedelta(days=2), now)
+            day = ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now)
             return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, new_party, now))
 
         if not pacing_allows(window.service.pacing, new_usage, new_party):

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from seatwise.core.model import Busy, DayLedger, Pacing, PacingUsage
 
@@ -74,16 +75,20 @@ ON CONFLICT (restaurant_id, slot_start) DO UPDATE SET
 RETURNING covers, parties"""
 
 
-def queue_ledger(conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime) -> tuple[Cursor, Cursor]:
+def queue_ledger(
+    conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime
+) -> tuple[psycopg.Cursor[tuple[Any, ...]], Cursor]:
     args = {"rid": rid, "from": lo - LONGEST_BLOCK, "lo": lo, "hi": hi, "now": now}
-    return conn.execute(ALLOCATIONS_SQL, args), conn.execute(PACING_SQL, args)
+    # Hundreds of rows on a busy day: plain tuples in binary format, not dicts.
+    allocations = conn.cursor(row_factory=tuple_row, binary=True).execute(ALLOCATIONS_SQL, args)
+    return allocations, conn.execute(PACING_SQL, args)
 
 
-def ledger_of(cursors: tuple[Cursor, Cursor]) -> DayLedger:
+def ledger_of(cursors: tuple[psycopg.Cursor[tuple[Any, ...]], Cursor]) -> DayLedger:
     allocations, pacing = cursors
     busy: dict[int, list[Busy]] = defaultdict(list)
-    for r in allocations.fetchall():
-        busy[r["table_id"]].append(Busy(r["lo"], r["hi"], r["kind"], r["ref"], r["expires_at"]))
+    for table_id, lo, hi, expires_at, ref, kind in allocations.fetchall():
+        busy[table_id].append(Busy(lo, hi, kind, ref, expires_at))
     usage = {r["slot_start"]: PacingUsage(r["covers"], r["parties"]) for r in pacing.fetchall()}
     return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=usage)
 
