@@ -73,6 +73,6 @@ def test_availability_statements_do_not_grow_with_venue_or_ledger(
             counts[name] = [_count(statements, lambda c=c, url=url, q=q: c.get(url, params=q)) for q in queries]
             assert first > counts[name][0]  # the first request also loaded the venue snapshot
     assert len(set(counts["small"] + counts["grand"])) == 1, counts
-    # Authentication (tenant setting, key) and the read (tenant setting, restaurant
-    # row, allocations, pacing usage).
-    assert counts["small"][0] == 6
+    # Authentication (one statement, seatwise_api_key) and the read (tenant setting,
+    # restaurant row, allocations, pacing usage).
+    assert counts["small"][0] == 5

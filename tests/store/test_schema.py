@@ -233,3 +233,19 @@ def test_exclusion_constraint_is_tenant_scoped(owner: psycopg.Connection[tuple[o
     ).fetchone()
     assert row is not None
     assert row[0] == "EXCLUDE USING gist (restaurant_id WITH =, table_id WITH =, during WITH &&)"
+
+
+def test_api_key_lookup_function_stays_inside_its_tenant(
+    owner: psycopg.Connection[tuple[object, ...]], pg: Server, database_name: str
+) -> None:
+    t1, t2 = _table_ids(owner)
+    a, b = _restaurant(owner, (t1,)), _restaurant(owner, (t2,))
+    key_id = str(uuid.uuid4())
+    owner.execute(
+        "INSERT INTO api_keys (restaurant_id, id, role, key_hash) VALUES (%s, %s, 'staff', 'h-b')", [b, key_id]
+    )
+    with psycopg.connect(pg.app_url(database_name), autocommit=True) as app:
+        assert app.execute("SELECT id::text FROM seatwise_api_key(%s, 'h-b')", [b]).fetchall() == [(key_id,)]
+        assert app.execute("SELECT id FROM seatwise_api_key(%s, 'h-b')", [a]).fetchall() == []  # B's key, A's scope
+        # The scope it set ended with its statement.
+        assert app.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)

@@ -82,6 +82,20 @@ class Database:
                 conn.execute("SELECT set_config('seatwise.restaurant_id', %s, true)", [restaurant_id])
                 yield conn
 
+    @contextmanager
+    def autocommit(self) -> Iterator[psycopg.Connection[dict[str, object]]]:
+        """A connection in autocommit mode: each statement is its own transaction.
+
+        For self-contained statements that set their own tenant (see
+        `seatwise_api_key`): one round trip, no BEGIN/COMMIT.
+        """
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                conn.autocommit = False
+
     def run(
         self,
         restaurant_id: str,

@@ -23,9 +23,10 @@ def insert_key(conn: Conn, rid: str, key_id: str, role: str, key: str) -> None:
 
 
 def find_key(conn: Conn, rid: str, key: str) -> dict[str, Any] | None:
+    """The key's row, read under `rid`'s tenant scope by one self-contained
+    statement (the function sets the scope itself): run it in autocommit mode."""
     return conn.execute(
-        """SELECT id::text AS id, role, revoked_at FROM api_keys
-           WHERE restaurant_id = %s AND key_hash = %s""",
+        "SELECT id::text AS id, role, revoked_at FROM seatwise_api_key(%s, %s)",
         [rid, key_hash(key)],
     ).fetchone()
 
