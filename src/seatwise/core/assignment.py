@@ -27,6 +27,20 @@ class Check:
     message: str
 
 
+def tables_named(venue: Venue, labels: Sequence[str]) -> list[Table]:
+    """The venue's tables with these labels, in the given order. An empty list,
+    a label given twice or unknown labels (all of them listed) raise ValidationFailed."""
+    if not labels:
+        raise ValidationFailed("choose at least one table")
+    repeated = sorted({x for x in labels if list(labels).count(x) > 1}, key=label_key)
+    if repeated:
+        raise ValidationFailed(f"tables listed twice: {', '.join(repeated)}", labels=repeated)
+    unknown = sorted((x for x in labels if x not in venue.table_by_label), key=label_key)
+    if unknown:
+        raise ValidationFailed(f"unknown tables: {', '.join(unknown)}", labels=unknown)
+    return [venue.table_by_label[x] for x in labels]
+
+
 def _names(tables: Sequence[Table]) -> str:
     return ", ".join(t.label for t in sorted(tables, key=lambda t: label_key(t.label)))
 
@@ -152,17 +166,8 @@ def check_assignment(
     Raises ValidationFailed for an empty set, repeated labels or unknown labels
     (all unknown ones are listed).
     """
-    if not labels:
-        raise ValidationFailed("choose at least one table")
-    repeated = sorted({x for x in labels if list(labels).count(x) > 1}, key=label_key)
-    if repeated:
-        raise ValidationFailed(f"tables listed twice: {', '.join(repeated)}", labels=repeated)
-    by_label = venue.table_by_label
-    unknown = sorted((x for x in labels if x not in by_label), key=label_key)
-    if unknown:
-        raise ValidationFailed(f"unknown tables: {', '.join(unknown)}", labels=unknown)
+    tables = tables_named(venue, labels)
     index = venue_index(venue)
-    tables = [by_label[x] for x in labels]
     mask = 0
     for t in tables:
         mask |= 1 << index.bit_of[t.id]

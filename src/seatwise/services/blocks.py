@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from seatwise.core.assignment import tables_named
 from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
 from seatwise.core.model import Venue, natural_key
 from seatwise.core.timerules import resolve_start, venue_zone
@@ -34,18 +35,6 @@ def _pieces(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime
         hi = min(lo + ledger.LONGEST_BLOCK, end)
         yield lo, hi
         lo = hi
-
-
-def _table_ids(venue: Venue, labels: Sequence[str]) -> list[int]:
-    if not labels:
-        raise ValidationFailed("choose at least one table")
-    repeated = sorted({x for x in labels if list(labels).count(x) > 1}, key=natural_key)
-    if repeated:
-        raise ValidationFailed(f"tables listed twice: {', '.join(repeated)}", labels=repeated)
-    unknown = sorted((x for x in labels if x not in venue.table_by_label), key=natural_key)
-    if unknown:
-        raise ValidationFailed(f"unknown tables: {', '.join(unknown)}", labels=unknown)
-    return sorted(venue.table_by_label[x].id for x in labels)
 
 
 def block_view(venue: Venue, row: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +62,7 @@ def create_block(
             raise ValidationFailed("end must be after start")
         if hi - lo > MAX_BLOCK:
             raise ValidationFailed(f"a block lasts at most {MAX_BLOCK.days} days")
-        table_ids = _table_ids(venue, labels)
+        table_ids = sorted(t.id for t in tables_named(venue, labels))
         day = ledger.load_ledger(conn, rid, lo, hi, now)
         zone = venue_zone(venue)
         overlaps = [
