@@ -40,7 +40,6 @@ __all__ = [
     "PlanResult",
     "best_plan",
     "check_assignment",
-    "first_plan",
     "plan_exists_on",
     "plan_tables",
     "rank_key",
@@ -202,25 +201,6 @@ def best_plan(
     combos = _combination_masks(venue, index, party, free, _limit(venue, max_tables), budget)
     best = min((m for m in (best, *combos) if m is not None), key=rank, default=None)
     return None if best is None else _plan(index, best, party)
-
-
-def first_plan(
-    venue: Venue,
-    party: int,
-    block_start: datetime,
-    block_end: datetime,
-    ledger: DayLedger,
-    now: datetime,
-    *,
-    max_tables: int | None = None,
-    ignore_ref: str | None = None,
-) -> Plan | None:
-    """Some feasible plan (singles first), found as fast as possible; not ranked."""
-    _check_request(party, block_start, block_end)
-    index = venue_index(venue)
-    busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
-    found = next(_feasible_masks(venue, index, party, busy, _limit(venue, max_tables)), None)
-    return None if found is None else _plan(index, found, party)
 
 
 def plan_exists_on(venue: Venue, party: int, busy: int, *, max_tables: int | None = None) -> bool:
