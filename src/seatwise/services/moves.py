@@ -88,15 +88,19 @@ def assign_tables(
         repo.set_allow_slack(conn, rid, booking_id, allow_slack)
         after = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
         view = booking_view(venue, after)
-        repo.emit(
-            conn,
-            rid,
-            "assignment.changed",
-            {"booking_id": booking_id, "from": list(row["labels"]), "to": view["tables"], "actor": actor.label},
-        )
+        _assignment_changed(conn, rid, row, view, actor)
         return view
 
     return db.run(rid, use_case)
+
+
+def _assignment_changed(conn: Conn, rid: str, before: dict[str, Any], view: dict[str, Any], actor: Actor) -> None:
+    repo.emit(
+        conn,
+        rid,
+        "assignment.changed",
+        {"booking_id": view["id"], "from": list(before["labels"]), "to": view["tables"], "actor": actor.label},
+    )
 
 
 def _keeps(
@@ -175,12 +179,7 @@ def reschedule(
         view = booking_view(venue, after)
         repo.emit(conn, rid, "booking.rescheduled", {**view, "actor": actor.label})
         if list(after["labels"]) != list(row["labels"]):
-            repo.emit(
-                conn,
-                rid,
-                "assignment.changed",
-                {"booking_id": booking_id, "from": list(row["labels"]), "to": view["tables"], "actor": actor.label},
-            )
+            _assignment_changed(conn, rid, row, view, actor)
         return view
 
     return db.run(rid, use_case)
