@@ -107,11 +107,6 @@ def get_hold(conn: Conn, rid: str, hold_id: str, *, for_update: bool = False) ->
     ).fetchone()
 
 
-def hold_slot(conn: Conn, rid: str, hold_id: str) -> datetime | None:
-    row = conn.execute("SELECT slot_start FROM holds WHERE restaurant_id = %s AND id = %s", [rid, hold_id]).fetchone()
-    return None if row is None else row["slot_start"]
-
-
 def delete_hold(conn: Conn, rid: str, hold_id: str) -> None:
     conn.execute("DELETE FROM holds WHERE restaurant_id = %s AND id = %s", [rid, hold_id])
 

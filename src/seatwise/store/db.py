@@ -63,7 +63,6 @@ class Database:
             open=True,
         )
         self.pool.wait(timeout=30)
-        self.queries = 0  # statements run through `tenant`, for tests that count them
 
     def close(self) -> None:
         self.pool.close()
