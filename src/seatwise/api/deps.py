@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from seatwise.core.errors import NotFound
 from seatwise.runtime import Runtime
 from seatwise.services.auth import Principal, authenticate
+from seatwise.services.ids import parse_id
 
 
 # Dependencies that do no I/O are `async` so FastAPI runs them on the event loop
@@ -29,10 +28,7 @@ def principal(
 
 async def restaurant_id(rid: str) -> str:
     """A path's restaurant id; anything that is not a UUID simply does not exist."""
-    try:
-        return str(uuid.UUID(rid))
-    except ValueError:
-        raise NotFound("no such restaurant") from None
+    return parse_id(rid, "restaurant")
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]

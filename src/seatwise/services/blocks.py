@@ -17,7 +17,8 @@ from seatwise.core.assignment import tables_named
 from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
 from seatwise.core.model import Venue, natural_key
 from seatwise.core.timerules import resolve_start, venue_zone
-from seatwise.services.bookings import Actor, parse_id, utcnow
+from seatwise.services.bookings import Actor, utcnow
+from seatwise.services.ids import parse_id
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger

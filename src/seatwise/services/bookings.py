@@ -41,6 +41,7 @@ from seatwise.core.timerules import (
     venue_zone,
 )
 from seatwise.core.venue_doc import policy_version
+from seatwise.services.ids import parse_id
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -104,14 +105,6 @@ def _present(row: dict[str, Any] | None) -> dict[str, Any]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def parse_id(value: str, what: str) -> str:
-    """A path id; anything that is not a UUID simply does not exist."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise NotFound(f"no such {what}") from None
 
 
 # --- rendering ------------------------------------------------------------------------

@@ -27,11 +27,11 @@ from seatwise.services.bookings import (
     Actor,
     booking_view,
     pacing_of_slot,
-    parse_id,
     refusal_for,
     utcnow,
     window_columns,
 )
+from seatwise.services.ids import parse_id
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger

@@ -13,6 +13,7 @@ from seatwise.core.assignment import check_assignment
 from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
 from seatwise.core.model import EMPTY_LEDGER, Venue
 from seatwise.core.venue_doc import parse_venue_document, policy_version, venue_to_document
+from seatwise.services.ids import parse_id
 from seatwise.store import bookings as bookings_repo
 from seatwise.store import keys, venues
 from seatwise.store.db import Database
@@ -74,10 +75,7 @@ def get_restaurant(db: Database, rid: str) -> dict[str, Any]:
 
 
 def export_venue(db: Database, rid: str) -> dict[str, Any]:
-    try:
-        rid = str(uuid.UUID(rid))
-    except ValueError:
-        raise NotFound(f"no restaurant has the id {rid!r}") from None
+    rid = parse_id(rid, "restaurant")
     with db.tenant(rid) as conn:
         row = venues.restaurant_row(conn, rid)
         if row is None:
@@ -247,10 +245,7 @@ def list_api_keys(db: Database, rid: str) -> list[dict[str, Any]]:
 
 def revoke_api_key(db: Database, rid: str, key_id: str) -> None:
     """Revoke a key (at once: every request looks its key up). Revoking twice is fine."""
-    try:
-        key_id = str(uuid.UUID(key_id))
-    except ValueError:
-        raise NotFound("no such API key") from None
+    key_id = parse_id(key_id, "API key")
     with db.tenant(rid) as conn:
         if keys.get_key(conn, rid, key_id) is None:
             raise NotFound("no such API key")
