@@ -90,6 +90,16 @@ def authorize(principal: Principal, rid: str, permission: Permission) -> None:
         )
 
 
+def authorize_booking_action(principal: Principal, rid: str, action: str) -> bool:
+    """Authorize a status change of a booking; True when the principal may only act
+    on bookings its own key created (a channel cancelling its own booking)."""
+    if action == "cancel" and not principal.may(Permission.MANAGE_BOOKINGS):
+        authorize(principal, rid, Permission.CANCEL_OWN_BOOKING)
+        return True
+    authorize(principal, rid, Permission.MANAGE_BOOKINGS)
+    return False
+
+
 def require_admin(principal: Principal) -> None:
     if principal.role != "admin":
         raise SeatwiseError("only the platform admin key may do this", code=ErrorCode.FORBIDDEN)

@@ -12,7 +12,7 @@ from seatwise.api.models import BookingOut, HoldOut
 from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.services import availability as reads
 from seatwise.services import bookings, moves
-from seatwise.services.auth import Permission, Principal, authorize
+from seatwise.services.auth import Permission, Principal, authorize, authorize_booking_action
 
 router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"], responses=TENANT_PROBLEMS)
 
@@ -174,11 +174,8 @@ def get_booking(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id
 
 
 def _transition(rt: Any, who: Principal, rid: str, booking_id: str, action: str) -> dict[str, Any]:
-    if action == "cancel" and not who.may(Permission.MANAGE_BOOKINGS):
-        authorize(who, rid, Permission.CANCEL_OWN_BOOKING)
-        return bookings.transition(rt.db, rid, booking_id, action, _actor(who), own_only=True)
-    authorize(who, rid, Permission.MANAGE_BOOKINGS)
-    return bookings.transition(rt.db, rid, booking_id, action, _actor(who))
+    own_only = authorize_booking_action(who, rid, action)
+    return bookings.transition(rt.db, rid, booking_id, action, _actor(who), own_only=own_only)
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)
