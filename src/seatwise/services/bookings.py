@@ -488,8 +488,7 @@ def transition(
         elif new == "completed":
             ledger.archive_allocations(conn, rid, booking_id=booking_id)
         repo.set_status(conn, rid, booking_id, new)
-        after = _present(repo.get_booking(conn, rid, booking_id))
-        view = booking_view(venue, after)
+        view = booking_view(venue, {**row, "status": new})  # only the status changed
         repo.emit(conn, rid, EVENTS[new], view)
         return view
 
