@@ -37,6 +37,7 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 def create_app(runtime: Runtime) -> FastAPI:
     from seatwise.api import routes  # routes import the app's dependencies
+    from seatwise.web import app as web
 
     app = FastAPI(
         title="Seatwise",
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     for router in routes.ROUTERS:
         app.include_router(router)
+    web.mount(app)
     app.add_middleware(MetricsMiddleware)
 
     def openapi() -> dict[str, Any]:
