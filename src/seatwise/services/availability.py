@@ -11,7 +11,7 @@ from seatwise.core.availability import availability_at, day_availability
 from seatwise.core.model import natural_key
 from seatwise.core.timerules import day_span, parse_local_date, venue_zone
 from seatwise.services.bookings import utcnow
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import ledger
 from seatwise.store.db import Database
 

@@ -19,7 +19,7 @@ from seatwise.core.model import Venue, natural_key
 from seatwise.core.timerules import resolve_start, venue_zone
 from seatwise.services.bookings import Actor, utcnow
 from seatwise.services.ids import parse_id
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Database

@@ -42,7 +42,7 @@ from seatwise.core.timerules import (
 )
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.ids import parse_id
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Database

@@ -32,7 +32,7 @@ from seatwise.services.bookings import (
     window_columns,
 )
 from seatwise.services.ids import parse_id
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Conflict, Database

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +12,7 @@ from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationF
 from seatwise.core.model import EMPTY_LEDGER, Venue
 from seatwise.core.venue_doc import parse_venue_document, policy_version, venue_to_document
 from seatwise.services.ids import parse_id
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as bookings_repo
 from seatwise.store import keys, venues
 from seatwise.store.db import Database
@@ -81,61 +80,6 @@ def export_venue(db: Database, rid: str) -> dict[str, Any]:
         if row is None:
             raise NotFound("no such restaurant")
         return venue_to_document(venue_snapshot(conn, rid, row))
-
-
-_cache: dict[str, Venue] = {}
-_cache_lock = threading.Lock()
-
-
-def venue_snapshot(conn: Conn, rid: str, row: dict[str, Any] | None = None, *, for_write: bool = False) -> Venue:
-    """The restaurant's venue at its current venue version (cached by version).
-
-    The version is bumped in the same transaction as any venue change, so a cached
-    snapshot is never stale for the transaction that reads `row`. Use cases that
-    write the ledger pass `for_write`: the venue cannot change until they commit.
-    """
-    if row is None:
-        row = venues.restaurant_row(conn, rid, for_write=for_write)
-        if row is None:
-            raise NotFound("no such restaurant")
-    cached = _cache.get(rid)
-    if cached is not None and cached.version == row["venue_version"]:
-        return cached
-    zones, tables, edges, policy_doc = venues.venue_parts(conn, rid)
-    document = {
-        "name": row["name"],
-        "slug": row["slug"],
-        "timezone": row["timezone"],
-        "slot_minutes": row["slot_minutes"],
-        "policy": policy_doc,
-        "zones": [{"key": z["key"], "name": z["name"]} for z in zones],
-        "tables": [
-            {
-                "label": t["label"],
-                "zone": t["zone_key"],
-                "seats": t["seats"],
-                "min_party": t["min_party"],
-                "max_party": t["max_party"],
-                "movable": t["movable"],
-                "active": t["active"],
-            }
-            for t in tables
-        ],
-        "adjacency": [[e["a"], e["b"]] for e in edges],
-    }
-    parsed = parse_venue_document(document)
-    # The document numbers tables by position; give them their database ids.
-    db_id = {t.id: tables[t.id - 1]["id"] for t in parsed.tables}
-    venue = replace(
-        parsed,
-        tables=tuple(replace(t, id=db_id[t.id]) for t in parsed.tables),
-        adjacency=frozenset(frozenset(db_id[i] for i in e) for e in parsed.adjacency),
-        restaurant_id=rid,
-        version=row["venue_version"],
-    )
-    with _cache_lock:
-        _cache[rid] = venue
-    return venue
 
 
 # --- venue changes ----------------------------------------------------------------------
