@@ -50,7 +50,9 @@ class ZoneClasses:
     nbr: tuple[int, ...]
 
 
-def zone_classes(zone: str, combinable: int, seats: tuple[int, ...], scarcity: tuple[int, ...], nbr: tuple[int, ...]) -> ZoneClasses:
+def zone_classes(
+    zone: str, combinable: int, seats: tuple[int, ...], scarcity: tuple[int, ...], nbr: tuple[int, ...]
+) -> ZoneClasses:
     """Group the tables of mask `combinable` (one zone) into twin classes."""
     # True twins first (same closed neighbourhood), then the rest by open
     # neighbourhood. A table with a true twin has no false twin: if i~j share closed
