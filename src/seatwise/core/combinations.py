@@ -258,12 +258,15 @@ def best_combination(
     party: int,
     max_overage: int,
     best: Best | None,
+    *,
+    tick: Callable[[], None] | None = None,
 ) -> Best | None:
     """The better of `best` and the best-ranked combination of `zc`'s free tables.
 
     Branch and bound over classes: a node is cut as soon as nothing grown from it
     can rank before the best found so far (it wastes more seats, or as many with
-    more tables), so the search stops once the best is proven.
+    more tables), so the search stops once the best is proven. `tick` (tests) is
+    called once per node visited, as by :func:`count_nodes`.
     """
     if k < 2 or max_overage < 0 or (best is not None and best[1] <= 1 and best[0] == 0):
         return best
@@ -284,12 +287,24 @@ def best_combination(
             state[0] = found = (*key, bits, mask)
             bound[:] = _bound(found, party)
 
-    _walk(zc, counts, cand, mode, k, party, bound, leaf)
+    _walk(zc, counts, cand, mode, k, party, bound, leaf, tick)
     return state[0]
 
 
-def any_combination(zc: ZoneClasses, free: int, mode: AdjacencyMode, k: int, party: int, max_overage: int) -> bool:
-    """Whether some combination of `zc`'s free tables seats `party` within budget."""
+def any_combination(
+    zc: ZoneClasses,
+    free: int,
+    mode: AdjacencyMode,
+    k: int,
+    party: int,
+    max_overage: int,
+    *,
+    tick: Callable[[], None] | None = None,
+) -> bool:
+    """Whether some combination of `zc`'s free tables seats `party` within budget.
+
+    `tick` (tests) is called once per node visited, as by :func:`count_nodes`.
+    """
     if k < 2 or max_overage < 0:
         return False
     counts, cand = _free_counts(zc, free)
@@ -300,7 +315,7 @@ def any_combination(zc: ZoneClasses, free: int, mode: AdjacencyMode, k: int, par
         raise _Found
 
     try:
-        _walk(zc, counts, cand, mode, k, party, [party + max_overage, k, party + max_overage], leaf)
+        _walk(zc, counts, cand, mode, k, party, [party + max_overage, k, party + max_overage], leaf, tick)
     except _Found:
         return True
     return False

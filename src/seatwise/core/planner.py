@@ -56,6 +56,7 @@ __all__ = [
     "check_assignment",
     "plan_exists_on",
     "plan_tables",
+    "planning_problem",
     "planning_work",
     "rank_key",
 ]
@@ -235,19 +236,42 @@ def plan_exists_on(venue: Venue, party: int, busy: int, *, max_tables: int | Non
     return any(any_combination(zc, free, mode, k, party, policy.max_overage) for zc in index.classes)
 
 
-def planning_work(venue: Venue, limit: int = PLANNING_WORK_LIMIT) -> int | None:
-    """Nodes of the venue's combination search with every table free and nothing cut.
+def planning_work(venue: Venue, limit: int = PLANNING_WORK_LIMIT) -> dict[str, int | None]:
+    """Nodes of each zone's combination search with every table free and nothing cut.
 
     Every :func:`best_plan` or :func:`plan_exists_on` call on this venue (any party,
-    ledger or ``max_tables`` up to the policy's) visits at most this many nodes, at
-    a cost of a few bit operations per class of each node. None when the count
-    passes `limit` (counting stops there, so this is cheap for any document).
+    ledger or ``max_tables`` up to the policy's) visits at most the sum of these
+    nodes, at a cost of a few bit operations per class of each node. A zone whose
+    count passes what is left of `limit` maps to None (counting stops there, so
+    this is cheap for any document).
     """
     policy = venue.policy
-    total = 0
+    left = limit
+    out: dict[str, int | None] = {}
     for zc in venue_index(venue).classes:
         try:
-            total += count_nodes(zc, policy.adjacency_mode, policy.max_tables_per_combination, limit - total)
+            n = count_nodes(zc, policy.adjacency_mode, policy.max_tables_per_combination, max(left, 0))
         except WorkExceeded:
-            return None
-    return total
+            out[zc.zone] = None
+            left = 0
+        else:
+            out[zc.zone] = n
+            left -= n
+    return out
+
+
+def planning_problem(venue: Venue, limit: int = PLANNING_WORK_LIMIT) -> str | None:
+    """Why the venue's combinations are too many to plan within `limit`, or None."""
+    work = planning_work(venue, limit)
+    if all(n is not None for n in work.values()):
+        return None
+    policy = venue.policy
+    worst = sorted(work, key=lambda z: (work[z] is not None, -(work[z] or 0), z))
+    zones = ", ".join(f"'{z}'" for z in worst[:3])
+    return (
+        f"too many table combinations to plan a booking in bounded time: zone {zones} "
+        f"with up to {policy.max_tables_per_combination} tables ({policy.adjacency_mode.value}) "
+        f"needs more than {limit} search steps; lower policy.max_tables_per_combination, "
+        "remove adjacency edges or split the zone (identical tables with the same "
+        "neighbours count once)"
+    )
