@@ -670,9 +670,10 @@ def test_venues_beyond_the_planning_bound_are_refused() -> None:
         parse_venue_document(doc)
     [problem] = info.value.fields["problems"]
     assert problem["path"] == "adjacency"
-    assert "zone 'main' with up to 5 tables (connected) needs more than 20000 search steps" in problem["message"]
+    needs = f"zone 'main' with up to 5 tables (connected) needs more than {PLANNING_WORK_LIMIT} search steps"
+    assert needs in problem["message"]
     # The examples stay well inside the bound.
     for name in ("demo-bistro", "grand-hall"):
         text = (Path(__file__).resolve().parents[2] / "examples" / f"{name}.yaml").read_text()
         venue = parse_venue_document(load_document_text(text))
-        assert all(n is not None and n < PLANNING_WORK_LIMIT // 4 for n in planning_work(venue).values())
+        assert sum(n or PLANNING_WORK_LIMIT for n in planning_work(venue).values()) < PLANNING_WORK_LIMIT // 2

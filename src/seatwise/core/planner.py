@@ -61,7 +61,7 @@ __all__ = [
     "rank_key",
 ]
 
-PLANNING_WORK_LIMIT = 20_000
+PLANNING_WORK_LIMIT = 5_000
 """Most search nodes a venue's combinations may need (see :func:`planning_work`)."""
 
 # (overage, number of tables, scarcity, table positions in natural label order)
