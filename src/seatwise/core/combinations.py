@@ -114,7 +114,6 @@ def _walk(
     counts: Sequence[int],
     cand: int,
     mode: AdjacencyMode,
-    k: int,
     party: int,
     bound: list[int],
     leaf: Leaf,
@@ -123,16 +122,17 @@ def _walk(
     """Every combination of classes (how many free tables of each) valid in `mode`.
 
     A node is a choice ``[(class, count), ...]`` of at least one table; `leaf` gets
-    the nodes of 2..k tables seating at least `party`, with their seats, number of
-    tables and scarcity. ``bound = [top, most, top_more]``: a node of n tables may
-    seat at most `top` when ``n <= most``, else `top_more` (``top_more <= top``);
-    `leaf` may tighten it in place. A node over its bound is cut with everything
-    grown from it (seats only add up, and the bound does not grow with the number of
-    tables), as is a node that cannot reach `party` even with ``k`` tables of the
-    largest class. Class sets are grown the way :func:`iter_combinations` grows
-    table sets (ESU, ascending cliques, stars), so each node is visited once (stars
-    once per hub), and as a node's members are interchangeable twins its validity
-    depends only on the counts:
+    the nodes of 2 tables or more seating at least `party`, with their seats,
+    number of tables and scarcity. ``bound = [top, most, top_more, width]``: a node
+    of n tables may seat at most `top` when ``n <= most``, else `top_more` (no more
+    than `top`), and has at most `width` tables (k, or fewer); `leaf` may tighten
+    the bound in place. A node over its bound is cut with everything grown from it
+    (seats only add up, and the bound does not grow with the number of tables), as
+    is a node that cannot reach `party` even with `width` tables of the largest
+    class. Class sets are grown the way :func:`iter_combinations` grows table sets
+    (ESU, ascending cliques, stars), so each node is visited once (stars once per
+    hub), and as a node's members are interchangeable twins its validity depends
+    only on the counts:
 
     * connected: the classes are connected, and one class alone is a clique;
     * pairwise: the classes are pairwise adjacent, and a class used twice or more
@@ -145,7 +145,8 @@ def _walk(
     chosen: list[tuple[int, int]] = []
 
     def esu(ext: int, closed: int, above: int, total: int, size: int, scar: int) -> None:
-        if size >= k or total + (k - size) * biggest < party:
+        width = bound[3]
+        if size >= width or total + (width - size) * biggest < party:
             return
         while ext:
             low = ext & -ext
@@ -154,7 +155,7 @@ def _walk(
             sw, cw = seats[w], scarcity[w]
             seats_t, size_t, scar_t = total, size, scar
             grown = closed_w = -1
-            for _ in range(min(counts[w], k - size)):
+            for _ in range(min(counts[w], bound[3] - size)):
                 seats_t += sw
                 size_t += 1
                 scar_t += cw
@@ -172,7 +173,8 @@ def _walk(
                 chosen.pop()
 
     def ascending(rest: int, total: int, size: int, scar: int, pairwise: bool) -> None:
-        if size >= k or total + (k - size) * biggest < party:
+        width = bound[3]
+        if size >= width or total + (width - size) * biggest < party:
             return
         while rest:
             low = rest & -rest
@@ -181,7 +183,7 @@ def _walk(
             sw, cw = seats[w], scarcity[w]
             seats_t, size_t, scar_t = total, size, scar
             nxt = rest & qn[w] if pairwise else rest
-            for _ in range(min(counts[w], k - size) if clique[w] or not pairwise else 1):
+            for _ in range(min(counts[w], bound[3] - size) if clique[w] or not pairwise else 1):
                 seats_t += sw
                 size_t += 1
                 scar_t += cw
@@ -200,12 +202,12 @@ def _walk(
         return
     hub = mode is AdjacencyMode.NEIGHBORS
     for v in bits_of(cand):
-        if k * biggest < party:
+        if bound[3] * biggest < party:
             return
         # A hub used twice or more must be a clique; in a connected set, twins that
         # are not adjacent to each other can still join through another class.
         seats_t = scar_t = 0
-        for t in range(1, (min(counts[v], k) if clique[v] or not hub else 1) + 1):
+        for t in range(1, (min(counts[v], bound[3]) if clique[v] or not hub else 1) + 1):
             seats_t += seats[v]
             scar_t += scarcity[v]
             if seats_t > (bound[0] if t <= bound[1] else bound[2]):
@@ -244,10 +246,12 @@ def _members(zc: ZoneClasses, free: int, chosen: list[tuple[int, int]]) -> int:
     return mask
 
 
-def _bound(best: Best, party: int) -> list[int]:
-    """Seats a node may have and still grow into a plan ranked before `best`."""
+def _bound(best: Best, party: int, k: int) -> list[int]:
+    """Seats and tables a node may have and still grow into a plan ranked before
+    `best`: as many wasted seats with no more tables, or fewer wasted seats (so no
+    more tables than `best` when it wastes none)."""
     overage, size = best[0], best[1]
-    return [party + overage, size, party + overage - 1]
+    return [party + overage, size, party + overage - 1, k if overage else min(size, k)]
 
 
 def best_combination(
@@ -274,7 +278,7 @@ def best_combination(
     if not cand:
         return best
     state = [best]
-    bound = [party + max_overage, k, party + max_overage] if best is None else _bound(best, party)
+    bound = [party + max_overage, k, party + max_overage, k] if best is None else _bound(best, party, k)
 
     def leaf(chosen: list[tuple[int, int]], seats: int, size: int, scar: int) -> None:
         b = state[0]
@@ -285,9 +289,9 @@ def best_combination(
         bits = tuple(bits_of(mask))
         if b is None or (*key, bits) < b[:4]:
             state[0] = found = (*key, bits, mask)
-            bound[:] = _bound(found, party)
+            bound[:] = _bound(found, party, k)
 
-    _walk(zc, counts, cand, mode, k, party, bound, leaf, tick)
+    _walk(zc, counts, cand, mode, party, bound, leaf, tick)
     return state[0]
 
 
@@ -315,7 +319,7 @@ def any_combination(
         raise _Found
 
     try:
-        _walk(zc, counts, cand, mode, k, party, [party + max_overage, k, party + max_overage], leaf, tick)
+        _walk(zc, counts, cand, mode, party, [party + max_overage, k, party + max_overage, k], leaf, tick)
     except _Found:
         return True
     return False
@@ -341,5 +345,5 @@ def count_nodes(zc: ZoneClasses, mode: AdjacencyMode, k: int, limit: int) -> int
         return
 
     unbounded = 1 << 62
-    _walk(zc, counts, cand, mode, k, 0, [unbounded, k, unbounded], leaf, tick)
+    _walk(zc, counts, cand, mode, 0, [unbounded, k, unbounded, k], leaf, tick)
     return seen[0]
