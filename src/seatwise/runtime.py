@@ -7,6 +7,7 @@ import warnings
 from dataclasses import dataclass
 
 from seatwise.config import Settings
+from seatwise.services import snapshot
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
 
@@ -43,4 +44,5 @@ def start(settings: Settings, *, pool_size: int = 20) -> Runtime:
     server.ensure_database(srv, settings.database_name)
     migrate.upgrade(srv.owner_url(settings.database_name))
     db = Database(srv.app_url(settings.database_name), max_size=pool_size)
+    snapshot.configure(settings.venue_cache_size)
     return Runtime(settings, srv, db, admin_key(settings))
