@@ -13,7 +13,7 @@ from tests.conftest import DAY, client_for, small_venue
 
 
 def _value(text: str, name: str, labels: str = "") -> float:
-    pattern = rf"^{re.escape(name)}{re.escape(labels)} ([0-9.e+-]+)$" if labels else rf"^{re.escape(name)} ([0-9.e+-]+)$"
+    pattern = rf"^{re.escape(name + labels)} ([0-9.e+-]+)$"
     found = re.search(pattern, text, re.M)
     return float(found.group(1)) if found else 0.0
 
