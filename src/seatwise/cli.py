@@ -12,6 +12,7 @@ import typer
 
 from seatwise.config import InvalidSetting, Settings, load_settings
 from seatwise.core.errors import SeatwiseError
+from seatwise.services.results import to_json
 
 if TYPE_CHECKING:
     from seatwise.runtime import Demo
@@ -21,6 +22,7 @@ venue_app = typer.Typer(no_args_is_help=True, help="Import and export venue docu
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
 app.add_typer(venue_app, name="venue")
 app.add_typer(db_app, name="db")
+
 
 def _fail(exc: SeatwiseError) -> NoReturn:
     typer.echo(f"error {exc.code.value}: {exc.detail}", err=True)
@@ -72,7 +74,7 @@ def venue_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
 
     rt = runtime.start(_settings(), pool_size=2)
     try:
-        created = restaurants.create_restaurant(rt.db, load_document_text(file.read_text()))
+        created = to_json(restaurants.create_restaurant(rt.db, load_document_text(file.read_text())))
     except SeatwiseError as exc:
         _fail(exc)
     finally:

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from seatwise.config import Settings
-from seatwise.core.errors import ErrorCode, SeatwiseError
+from seatwise.core.errors import SlugTaken
 from seatwise.services import snapshot
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
@@ -84,13 +84,12 @@ def load_demo(rt: Runtime) -> Demo:
     (mode 0600, a development convenience) and read back on later starts."""
     from seatwise.core.venue_doc import load_document_text
     from seatwise.services import restaurants
+    from seatwise.services.results import to_json
 
     saved = demo_keys_path(rt.settings)
     try:
-        created = restaurants.create_restaurant(rt.db, load_document_text(demo_document_text()))
-    except SeatwiseError as exc:
-        if exc.code is not ErrorCode.SLUG_TAKEN:
-            raise
+        created = to_json(restaurants.create_restaurant(rt.db, load_document_text(demo_document_text())))
+    except SlugTaken:
         if not saved.exists():
             return Demo(DEMO_SLUG, None, {}, saved)
         created = json.loads(saved.read_text())

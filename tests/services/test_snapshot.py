@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from seatwise import runtime
 from seatwise.config import load_settings
 from seatwise.core.model import Policy, Venue
 from seatwise.core.venue_doc import normalise_document, parse_venue_document, venue_to_document
@@ -26,6 +27,17 @@ def small_cache() -> Iterator[None]:
     snapshot.configure(2)
     yield
     snapshot.configure(load_settings().venue_cache_size)
+
+
+def test_runtime_sizes_the_cache_from_the_settings(database_name: str) -> None:
+    assert load_settings({}).venue_cache_size == snapshot.DEFAULT_CACHE_SIZE
+    settings = replace(load_settings(), database_name=database_name, venue_cache_size=3)
+    try:
+        rt = runtime.start(settings, pool_size=2)
+        rt.close()
+        assert snapshot.cache().max_size == 3
+    finally:
+        snapshot.configure(load_settings().venue_cache_size)
 
 
 def _snapshot(rt: Runtime, rid: str) -> Venue:

@@ -2,7 +2,7 @@
 
 The snapshot is made straight from the stored rows (tables keep their database ids,
 the stored canonical policy is translated, not validated again). The cache is an LRU
-over restaurants, bounded by `Settings.venue_cache_size`, each entry valid for one
+over restaurants, bounded by `Settings.venue_cache_size` (see `configure`), each entry valid for one
 venue version: the version is bumped in the same transaction as any venue change,
 so a cached snapshot is never stale for the transaction that read the restaurant row.
 """
@@ -13,7 +13,6 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from seatwise.config import load_settings
 from seatwise.core.errors import NotFound
 from seatwise.core.model import Venue
 from seatwise.core.venue_build import policy_from_canonical
@@ -23,6 +22,7 @@ from seatwise.store.venues import Conn
 # A venue change committing between our statements makes us read again; more than
 # this many in a row while one snapshot loads would be a broken version counter.
 _READ_ATTEMPTS = 5
+DEFAULT_CACHE_SIZE = 1000  # Settings.venue_cache_size's default; runtime.start applies the setting
 
 
 class VenueCache:
@@ -78,11 +78,11 @@ _cache_lock = threading.Lock()
 
 
 def cache() -> VenueCache:
-    """This process's cache (sized from the settings on first use)."""
+    """This process's cache (`configure` sizes it; runtime.start does, from the settings)."""
     global _cache  # one cache per process, created on first use
     with _cache_lock:
         if _cache is None:
-            _cache = VenueCache(load_settings().venue_cache_size)
+            _cache = VenueCache(DEFAULT_CACHE_SIZE)
         return _cache
 
 
