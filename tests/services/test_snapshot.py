@@ -183,3 +183,26 @@ def test_an_older_version_never_replaces_a_newer_one() -> None:
     lru.put(replace(base, restaurant_id="r", version=2))  # a slow loader finishing late
     assert lru.get("r", 3) is newer
     assert lru.get("r", 2) is None
+
+
+def test_a_venue_change_committed_mid_read_is_read_whole(
+    runtime: Runtime, create_restaurant: Callable[..., dict[str, Any]]
+) -> None:
+    """Without for_write, a venue change may commit between the caller's row and the
+    snapshot's statements: the snapshot then reads that version whole, never a mix."""
+    doc = small_venue(tables=2)
+    created = create_restaurant(doc)
+    rid = created["id"]
+    snapshot.clear_cache()
+    changed = copy.deepcopy(doc)
+    changed.update(slug=created["slug"], name="Renamed Room")
+    changed["tables"][1]["seats"] = 7
+    with runtime.db.tenant(rid) as conn:
+        stale_row = venues.restaurant_row(conn, rid)
+        assert stale_row is not None
+        restaurants.replace_venue(runtime.db, rid, changed)  # commits on another connection
+        venue = snapshot.venue_snapshot(conn, rid, stale_row)
+    assert venue.version == stale_row["venue_version"] + 1
+    assert venue.name == "Renamed Room"  # the restaurant's fields are the new version's too
+    assert venue.table_by_label["T2"].seats == 7
+    assert _snapshot(runtime, rid) is venue  # and that whole version was cached
