@@ -26,6 +26,7 @@ from seatwise.core.errors import (
     IdempotencyKeyReused,
     IllegalTransition,
     NotFound,
+    RateLimited,
     SeatwiseError,
 )
 from seatwise.core.model import Pacing, Venue
@@ -44,6 +45,7 @@ from seatwise.core.venue_doc import policy_version
 from seatwise.services.ids import parse_id
 from seatwise.services.restaurants import venue_snapshot
 from seatwise.store import bookings as repo
+from seatwise.store import guest as guest_store
 from seatwise.store import ledger
 from seatwise.store.db import Database
 from seatwise.store.venues import Conn
@@ -220,10 +222,30 @@ def _reserve(
 
 
 def create_hold(
-    db: Database, rid: str, party: int, start: str, labels: Sequence[str] | None, actor: Actor
+    db: Database,
+    rid: str,
+    party: int,
+    start: str,
+    labels: Sequence[str] | None,
+    actor: Actor,
+    *,
+    client_address: str | None = None,
+    holds_per_address: int | None = None,
 ) -> dict[str, Any]:
+    """`client_address` records where the hold came from (the guest page); with
+    `holds_per_address`, a further hold from an address that already keeps that
+    many live holds here is RateLimited, decided under a per-address lock."""
+
     def use_case(conn: Conn) -> dict[str, Any]:
         now = utcnow()
+        if client_address is not None and holds_per_address is not None:
+            guest_store.lock_client_address(conn, rid, client_address)
+            if guest_store.live_holds_from(conn, rid, client_address, now) >= holds_per_address:
+                raise RateLimited(
+                    f"this address already holds {holds_per_address} tables here; "
+                    "confirm or release one, or wait for one to expire",
+                    limit=holds_per_address,
+                )
         venue = venue_snapshot(conn, rid, for_write=True)
         instant = resolve_start(venue, start)
         window, table_ids = _reserve(conn, rid, venue, party, instant, labels, now)
@@ -241,6 +263,8 @@ def create_hold(
                 "created_by_key": actor.key_id,
             },
         )
+        if client_address is not None:
+            guest_store.set_hold_client_address(conn, rid, hold_id, client_address)
         ledger.insert_allocations(
             conn, rid, table_ids, window.block_start, window.block_end, hold_id=hold_id, expires_at=expires_at
         )
