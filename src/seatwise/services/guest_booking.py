@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -20,11 +19,13 @@ from seatwise.core.errors import NotFound, ValidationFailed
 from seatwise.core.model import Venue
 from seatwise.core.timerules import parse_local_date, parse_local_time, runs_on, venue_zone
 from seatwise.services import availability as reads
-from seatwise.services import bookings
+from seatwise.services import bookings, holds
 from seatwise.services.auth import Permission, Principal, authorize
-from seatwise.services.bookings import Actor, Guest, utcnow
+from seatwise.services.common import utcnow
+from seatwise.services.holds import ConfirmRequest, HoldRequest
 from seatwise.services.ids import parse_id
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.results import Booking, Guest
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import guest as guest_store
 from seatwise.store.db import Database
@@ -45,9 +46,6 @@ class FieldError(ValidationFailed):
 def page_principal(rid: str) -> Principal:
     """The page's identity: the restaurant's channel access, with no key of its own."""
     return Principal("channel", rid, None)
-
-
-PAGE_ACTOR = Actor("channel", None)
 
 
 @dataclass(frozen=True)
@@ -193,9 +191,9 @@ def find_times(db: Database, page: GuestPage, party: int, day: date) -> Times:
         return Times(party, day, (), closed)
     answer = reads.availability(db, rid, day.isoformat(), party, None)
     groups: dict[str, list[str]] = {}
-    for slot in answer["slots"]:
-        if slot["available"]:
-            groups.setdefault(slot["service"], []).append(slot["time"])
+    for slot in answer.slots:
+        if slot.available:
+            groups.setdefault(slot.service, []).append(slot.time)
     return Times(party, day, tuple(ServiceTimes(k, tuple(v)) for k, v in groups.items()), None)
 
 
@@ -231,23 +229,14 @@ def take_hold(
         at = parse_local_time(time_text.strip())
     except ValidationFailed:
         raise FieldError({"time": "Choose one of the times shown."}) from None
-    view = bookings.create_hold(
-        db,
-        rid,
-        party,
-        f"{day.isoformat()}T{at:%H:%M}",
-        None,
-        PAGE_ACTOR,
+    request = HoldRequest(
+        party_size=party,
+        start=f"{day.isoformat()}T{at:%H:%M}",
         client_address=client_address,
         holds_per_address=HOLDS_PER_ADDRESS,
     )
-    return _held(
-        page,
-        view["id"],
-        party,
-        datetime.fromisoformat(view["start"]),
-        datetime.fromisoformat(view["expires_at"]),
-    )
+    hold = holds.create_hold(db, rid, request, page_principal(rid))
+    return _held(page, hold.id, hold.party_size, hold.start, hold.expires_at)
 
 
 @dataclass(frozen=True)
@@ -277,7 +266,7 @@ def hold_state(db: Database, page: GuestPage, hold_id: str) -> HoldState:
 def release(db: Database, page: GuestPage, hold_id: str) -> None:
     rid = page.restaurant_id
     authorize(page_principal(rid), rid, Permission.MANAGE_HOLDS)
-    bookings.release_hold(db, rid, hold_id)
+    holds.release_hold(db, rid, hold_id)
 
 
 # --- confirmation ----------------------------------------------------------------------
@@ -305,15 +294,15 @@ def confirm(
     returns the same booking with created=False."""
     rid = page.restaurant_id
     authorize(page_principal(rid), rid, Permission.MANAGE_HOLDS)
-    view, created = bookings.confirm_hold(db, rid, hold_id, guest, notes, idempotency_key, PAGE_ACTOR)
-    return _confirmation(view), created
+    request = ConfirmRequest(guest=guest, notes=notes, idempotency_key=idempotency_key)
+    booking, created = holds.confirm_hold(db, rid, hold_id, request, page_principal(rid))
+    return _confirmation(booking), created
 
 
-def _confirmation(view: dict[str, Any]) -> Confirmation:
-    start = datetime.fromisoformat(view["start"])
-    booking_id = view["id"]
+def _confirmation(booking: Booking) -> Confirmation:
+    start = booking.start  # already in the restaurant's zone
     return Confirmation(
-        booking_id, booking_reference(booking_id), view["party_size"], start.date(), f"{start:%H:%M}", view["status"]
+        booking.id, booking_reference(booking.id), booking.party_size, start.date(), f"{start:%H:%M}", booking.status
     )
 
 

@@ -38,10 +38,3 @@ def live_holds_from(conn: Conn, rid: str, address: str, now: datetime) -> int:
         [rid, address, now],
     ).fetchone()
     return 0 if row is None else int(row["n"])
-
-
-def set_hold_client_address(conn: Conn, rid: str, hold_id: str, address: str) -> None:
-    conn.execute(
-        "UPDATE holds SET client_address = %s::inet WHERE restaurant_id = %s AND id = %s",
-        [address, rid, hold_id],
-    )
