@@ -10,6 +10,7 @@ limit of :data:`HOLDS_PER_ADDRESS` live holds per client address and restaurant
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -34,13 +35,15 @@ HOLDS_PER_ADDRESS = 3  # live holds one client address may keep per restaurant (
 NAME_MAX, PHONE_MAX, EMAIL_MAX, NOTES_MAX = 200, 40, 254, 2000  # DESIGN §7 text bounds
 
 
-class FieldError(ValidationFailed):
-    """Form fields that cannot be used as given; `errors` maps a field to a message."""
+def invalid_fields(errors: dict[str, str]) -> ValidationFailed:
+    """A refusal naming each form field that cannot be used as given."""
+    first = next(iter(errors.items()))
+    return ValidationFailed(f"{first[0]}: {first[1]}", errors=[{"path": k, "message": v} for k, v in errors.items()])
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        first = next(iter(errors.items()))
-        super().__init__(f"{first[0]}: {first[1]}", errors=[{"path": k, "message": v} for k, v in errors.items()])
-        self.errors = errors
+
+def field_errors(error: ValidationFailed) -> dict[str, str]:
+    """Field -> message of a refusal made by :func:`invalid_fields` (else empty)."""
+    return {e["path"]: e["message"] for e in error.fields.get("errors", [])}
 
 
 def page_principal(rid: str) -> Principal:
@@ -92,9 +95,9 @@ def parse_party(page: GuestPage, text: str) -> int:
     try:
         party = int(text.strip())
     except ValueError:
-        raise FieldError({"party_size": "Enter the number of people, for example 2."}) from None
+        raise invalid_fields({"party_size": "Enter the number of people, for example 2."}) from None
     if not 1 <= party <= page.max_party_size:
-        raise FieldError({"party_size": f"Party size must be between 1 and {page.max_party_size}."})
+        raise invalid_fields({"party_size": f"Party size must be between 1 and {page.max_party_size}."})
     return party
 
 
@@ -102,9 +105,9 @@ def parse_day(page: GuestPage, text: str) -> date:
     try:
         day = parse_local_date(text.strip())
     except ValidationFailed:
-        raise FieldError({"date": "Enter a date, for example 2027-03-10."}) from None
+        raise invalid_fields({"date": "Enter a date, for example 2027-03-10."}) from None
     if day < page.today:
-        raise FieldError({"date": "That date has passed. Choose today or a later date."})
+        raise invalid_fields({"date": "That date has passed. Choose today or a later date."})
     return day
 
 
@@ -114,14 +117,14 @@ def parse_search(page: GuestPage, party_text: str, date_text: str) -> tuple[int,
     party, day = 0, page.today
     try:
         party = parse_party(page, party_text)
-    except FieldError as exc:
-        errors.update(exc.errors)
+    except ValidationFailed as exc:
+        errors.update(field_errors(exc))
     try:
         day = parse_day(page, date_text)
-    except FieldError as exc:
-        errors.update(exc.errors)
+    except ValidationFailed as exc:
+        errors.update(field_errors(exc))
     if errors:
-        raise FieldError(errors)
+        raise invalid_fields(errors)
     return party, day
 
 
@@ -146,7 +149,7 @@ def parse_guest(name: str, phone: str, email: str, notes: str) -> tuple[Guest, s
     if len(notes) > NOTES_MAX:
         errors["notes"] = f"Notes can be at most {NOTES_MAX} characters."
     if errors:
-        raise FieldError(errors)
+        raise invalid_fields(errors)
     return Guest(name, phone or None, email or None), notes or None
 
 
@@ -213,7 +216,8 @@ class HeldTime:
 def _held(page: GuestPage, hold_id: str, party: int, start: datetime, expires_at: datetime) -> HeldTime:
     zone = venue_zone(page.venue)
     local = start.astimezone(zone)
-    left = max(0, int((expires_at - utcnow()).total_seconds()))
+    # Rounded up: a countdown that reaches 0 is never earlier than the server's expiry.
+    left = max(0, math.ceil((expires_at - utcnow()).total_seconds()))
     return HeldTime(hold_id, party, local.date(), f"{local:%H:%M}", expires_at.astimezone(zone), left)
 
 
@@ -228,7 +232,7 @@ def take_hold(
     try:
         at = parse_local_time(time_text.strip())
     except ValidationFailed:
-        raise FieldError({"time": "Choose one of the times shown."}) from None
+        raise invalid_fields({"time": "Choose one of the times shown."}) from None
     request = HoldRequest(
         party_size=party,
         start=f"{day.isoformat()}T{at:%H:%M}",
@@ -260,7 +264,7 @@ def hold_state(db: Database, page: GuestPage, hold_id: str) -> HoldState:
     if row is None:
         raise NotFound("no such hold (released, or never made)")
     held = _held(page, row["id"], row["party_size"], row["start_at"], row["expires_at"])
-    return HoldState(held, held.seconds_left == 0 or row["expires_at"] <= utcnow(), None)
+    return HoldState(held, row["expires_at"] <= utcnow(), None)
 
 
 def release(db: Database, page: GuestPage, hold_id: str) -> None:

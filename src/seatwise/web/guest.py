@@ -28,9 +28,10 @@ from seatwise.core.errors import (
     OutsideServiceHours,
     RateLimited,
     SeatwiseError,
+    ValidationFailed,
 )
 from seatwise.services import guest_booking as guest
-from seatwise.services.guest_booking import FieldError, GuestPage, Times
+from seatwise.services.guest_booking import GuestPage, Times, field_errors
 from seatwise.store.db import Database
 from seatwise.web.templating import templates
 
@@ -136,6 +137,12 @@ def _message(text: str, kind: str = "error", *, focus: bool = True) -> dict[str,
     return {"text": text, "kind": kind, "focus": focus}
 
 
+def _invalid(exc: ValidationFailed) -> dict[str, Any]:
+    if field_errors(exc):
+        return _message("Please correct the highlighted fields.")
+    return _message(exc.detail[:1].upper() + exc.detail[1:] + ".")
+
+
 def _start_page(
     request: Request,
     page: GuestPage,
@@ -208,9 +215,8 @@ def start(
             return _start_page(request, page, form=form)
         try:
             party, day = guest.parse_search(page, party_size or "", date or "")
-        except FieldError as exc:
-            message = _message("Please correct the highlighted fields.")
-            return _start_page(request, page, form=form, message=message, errors=exc.errors, status=422)
+        except ValidationFailed as exc:
+            return _start_page(request, page, form=form, message=_invalid(exc), errors=field_errors(exc), status=422)
         return _start_page(request, page, form=form, times=guest.find_times(rt.db, page, party, day))
 
     return _guarded(rt, request, slug, build)
@@ -226,9 +232,8 @@ def hold(request: Request, rt: RuntimeDep, slug: str, fields: FormDep) -> Respon
         form = {"party_size": party_text, "date": date_text}
         try:
             held = guest.take_hold(rt.db, page, party_text, date_text, time_text, client_address(request))
-        except FieldError as exc:
-            message = _message("Please correct the highlighted fields.")
-            return _start_page(request, page, form=form, message=message, errors=exc.errors, status=422)
+        except ValidationFailed as exc:
+            return _start_page(request, page, form=form, message=_invalid(exc), errors=field_errors(exc), status=422)
         except (CapacityExceeded, OutsideServiceHours, RateLimited) as exc:
             party, day = guest.parse_search(page, party_text, date_text)
             times = guest.find_times(rt.db, page, party, day)
@@ -332,7 +337,7 @@ def confirm(request: Request, rt: RuntimeDep, slug: str, hold_id: str, fields: F
         values = {str(f["name"]): fields.get(str(f["name"]), "") for f in DETAILS}
         try:
             guest_details, notes = guest.parse_guest(values["name"], values["phone"], values["email"], values["notes"])
-        except FieldError as exc:
+        except ValidationFailed as exc:
             state = guest.hold_state(rt.db, page, hold_id)
             if state.booking_id is not None:
                 return _see_other(request, "guest_booking", slug=page.slug, booking_id=state.booking_id)
@@ -340,7 +345,7 @@ def confirm(request: Request, rt: RuntimeDep, slug: str, hold_id: str, fields: F
                 raise NotFound("no such hold") from None
             if state.expired:
                 return _expired_page(request, rt.db, page, state.hold)
-            return _hold_page(request, page, state.hold, form=values, errors=exc.errors, status=422)
+            return _hold_page(request, page, state.hold, form=values, errors=field_errors(exc), status=422)
         key = fields.get("idempotency_key", "")[:200] or f"book-{hold_id}"
         try:
             done, _created = guest.confirm(rt.db, page, hold_id, guest_details, notes, key)
