@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from seatwise.services.guest_booking import UNKNOWN_ADDRESS
 from tests.conftest import ADMIN_KEY, DAY, client_for, small_venue
 from tests.web.conftest import axe_serious, screenshot
 
@@ -405,7 +406,10 @@ def test_bad_input_is_shown_next_to_its_field(phone: Page, base_url: str, room: 
             answer = web.post(f"/book/{room['slug']}/holds", data=data)
             assert answer.status_code == 422, data
             assert answer.headers["content-type"].startswith("text/html")
-        assert web.post(f"/book/{room['slug']}/holds", content=b"x" * 20_000).status_code == 422
+        for junk in (b"x" * 20_000, b"&".join(b"f%d=1" % i for i in range(50)), b"\xff\xfe=%%%"):
+            answer = web.post(f"/book/{room['slug']}/holds", content=junk)
+            assert answer.status_code == 422
+            assert answer.headers["content-type"].startswith("text/html")
         assert web.get("/book/no-such-restaurant").status_code == 404
         assert web.get(f"/book/{room['slug']}/holds/not-a-uuid").status_code == 404
         assert web.get(f"/book/{room['slug']}/bookings/00000000-0000-0000-0000-000000000000").status_code == 404
@@ -431,3 +435,25 @@ def test_every_answer_under_book_carries_a_strict_content_security_policy(base_u
             assert not re.search(r"<script(?![^>]*\bsrc=)", a.text), "an inline script"
             assert not re.search(r"<style|\sstyle=", a.text), "an inline style"
     assert "content-security-policy" not in api.headers  # scoped to the guest page
+
+
+def test_the_limit_is_per_address(base_url: str, room: dict[str, Any], owner_url: str) -> None:
+    """Through a trusted proxy (uvicorn trusts 127.0.0.1) each guest has their own three."""
+    url = f"/book/{room['slug']}/holds"
+    with httpx.Client(base_url=base_url, timeout=30) as web:
+        for address, times, last in (
+            ("203.0.113.7", ("17:00", "17:15", "17:30", "17:45"), 429),
+            ("2001:db8::1", ("18:00", "18:15", "18:30", "18:45"), 429),
+            ("not-an-address", ("19:00", "19:15", "19:30", "19:45"), 429),  # one shared bucket, never a 500
+        ):
+            answers = [
+                web.post(url, data={"party_size": "1", "date": DAY, "time": t}, headers={"X-Forwarded-For": address})
+                for t in times
+            ]
+            assert [a.status_code for a in answers] == [303, 303, 303, last], address
+    with psycopg.connect(owner_url) as conn:
+        rows = conn.execute(
+            "SELECT host(client_address), count(*) FROM holds WHERE restaurant_id = %s GROUP BY 1 ORDER BY 1",
+            [room["id"]],
+        ).fetchall()
+    assert rows == [(UNKNOWN_ADDRESS, 3), ("2001:db8::1", 3), ("203.0.113.7", 3)]

@@ -10,6 +10,7 @@ limit of :data:`HOLDS_PER_ADDRESS` live holds per client address and restaurant
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -236,11 +237,23 @@ def take_hold(
     request = HoldRequest(
         party_size=party,
         start=f"{day.isoformat()}T{at:%H:%M}",
-        client_address=client_address,
+        client_address=client_bucket(client_address),
         holds_per_address=HOLDS_PER_ADDRESS,
     )
     hold = holds.create_hold(db, rid, request, page_principal(rid))
     return _held(page, hold.id, hold.party_size, hold.start, hold.expires_at)
+
+
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - an address, not a bind
+
+
+def client_bucket(address: str) -> str:
+    """The address a guest's holds are counted under: the IP address as given, or one
+    shared bucket for anything that is not an IP address (a proxy's odd header)."""
+    try:
+        return str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        return UNKNOWN_ADDRESS
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seatwise.api.deps import RuntimeDep
 from seatwise.core.errors import (
     CapacityExceeded,
-    ErrorCode,
     HoldExpired,
     NotFound,
     OutsideServiceHours,
@@ -82,24 +81,34 @@ class GuestSecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    """An url-encoded form body as field -> first value (bounded; unknown fields ignored)."""
+async def form_fields(request: Request) -> dict[str, str] | None:
+    """An url-encoded form body as field -> first value; None when it cannot be a
+    form of this page (too large, too many fields). Unknown fields are ignored."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise SeatwiseError("the form is too large", code=ErrorCode.VALIDATION_ERROR)
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
+            return None
+    try:
+        parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
+    except ValueError:
+        return None
     return {k: v[0] for k, v in parsed.items()}
 
 
-FormDep = Annotated[dict[str, str], Depends(form_fields)]
+def readable(fields: dict[str, str] | None) -> dict[str, str]:
+    if fields is None:
+        raise ValidationFailed("the form could not be read: it is too large or has too many fields")
+    return fields
+
+
+FormDep = Annotated[dict[str, str] | None, Depends(form_fields)]
 
 
 def client_address(request: Request) -> str:
-    """The peer's address. Behind a proxy, run uvicorn with --forwarded-allow-ips so
-    that this is the guest's address and not the proxy's."""
-    return request.client.host if request.client else "0.0.0.0"  # noqa: S104 - an address, not a bind
+    """The guest's address as uvicorn reports it: the peer, or the `X-Forwarded-For`
+    of a proxy uvicorn trusts (127.0.0.1 unless FORWARDED_ALLOW_IPS says otherwise)."""
+    return request.client.host if request.client else guest.UNKNOWN_ADDRESS
 
 
 # --- rendering -----------------------------------------------------------------------
@@ -223,10 +232,11 @@ def start(
 
 
 @router.post("/{slug}/holds", name="guest_hold")
-def hold(request: Request, rt: RuntimeDep, slug: str, fields: FormDep) -> Response:
+def hold(request: Request, rt: RuntimeDep, slug: str, body: FormDep) -> Response:
     """Choosing a time takes a hold, then shows it (post, redirect, get)."""
 
     def build(page: GuestPage) -> Response:
+        fields = readable(body)
         party_text, date_text = fields.get("party_size", ""), fields.get("date", "")
         time_text = fields.get("time", "")
         form = {"party_size": party_text, "date": date_text}
@@ -330,10 +340,11 @@ def held(request: Request, rt: RuntimeDep, slug: str, hold_id: str) -> Response:
 
 
 @router.post("/{slug}/holds/{hold_id}/confirm", name="guest_confirm")
-def confirm(request: Request, rt: RuntimeDep, slug: str, hold_id: str, fields: FormDep) -> Response:
+def confirm(request: Request, rt: RuntimeDep, slug: str, hold_id: str, body: FormDep) -> Response:
     """Step 4: confirm. A replay of the same hold answers with the same booking."""
 
     def build(page: GuestPage) -> Response:
+        fields = readable(body)
         values = {str(f["name"]): fields.get(str(f["name"]), "") for f in DETAILS}
         try:
             guest_details, notes = guest.parse_guest(values["name"], values["phone"], values["email"], values["notes"])
