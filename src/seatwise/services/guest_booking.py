@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -297,6 +298,14 @@ class Confirmation:
     date: date
     time: str
     status: str
+
+
+def confirm_form_key(hold_id: str) -> str:
+    """The Idempotency-Key a rendering of the confirm form carries: one per hold and
+    rendering. A double click sends one key twice; any other replay (a reload that
+    renders a new key, back and resubmit) is settled by the hold itself, since a
+    confirmation is recorded against its hold."""
+    return f"book-{hold_id}-{secrets.token_urlsafe(12)}"
 
 
 def booking_reference(booking_id: str) -> str:

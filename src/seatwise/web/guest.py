@@ -10,7 +10,6 @@ from the app itself, never inline.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -302,10 +301,7 @@ def _hold_page(
         form=form or {str(f["name"]): "" for f in DETAILS},
         errors=errors or {},
         message=_message("Please correct the highlighted fields.") if errors else None,
-        # One key per rendered form: a double click sends it twice, and the hold
-        # itself settles any other replay (a reload renders a new key; the
-        # confirmation is keyed by the hold too).
-        idempotency_key=f"book-{held.id}-{secrets.token_urlsafe(12)}",
+        idempotency_key=guest.confirm_form_key(held.id),
     )
 
 
@@ -357,7 +353,7 @@ def confirm(request: Request, rt: RuntimeDep, slug: str, hold_id: str, body: For
             if state.expired:
                 return _expired_page(request, rt.db, page, state.hold)
             return _hold_page(request, page, state.hold, form=values, errors=field_errors(exc), status=422)
-        key = fields.get("idempotency_key", "")[:200] or f"book-{hold_id}"
+        key = fields.get("idempotency_key", "")[:200] or guest.confirm_form_key(hold_id)
         try:
             done, _created = guest.confirm(rt.db, page, hold_id, guest_details, notes, key)
         except HoldExpired:
