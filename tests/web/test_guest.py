@@ -228,6 +228,7 @@ def test_a_time_taken_meanwhile_offers_the_alternatives(
     offered = phone.get_by_role("group", name="Nearest free times").get_by_role("button")
     assert offered.all_inner_texts() == ["18:00", "20:00", "17:45", "20:15"]
     fits(phone)
+    assert axe_serious(phone) == []
     screenshot(phone, "guest-5-taken")
     offered.first.click()
     expect(phone.get_by_text("Table for 2 on Wednesday 10 March 2027 at 18:00.")).to_be_visible()
@@ -244,6 +245,7 @@ def test_an_expired_hold_says_so_and_offers_the_times_again(
     phone.get_by_role("button", name="Confirm booking").click()
     expect(phone.get_by_role("alert")).to_contain_text("Your hold on 19:00 has expired")
     expect(phone.get_by_role("button", name="19:00", exact=True)).to_be_visible()  # free again, offered again
+    assert axe_serious(phone) == []
     screenshot(phone, "guest-6-expired")
     with psycopg.connect(owner_url) as conn:
         row = conn.execute("SELECT count(*) FROM bookings WHERE restaurant_id = %s", [r["id"]]).fetchone()
@@ -353,6 +355,7 @@ def test_a_fourth_concurrent_hold_from_one_address_is_refused(
     search(phone, book_url(base_url, room), party=2)
     phone.get_by_role("button", name="21:00", exact=True).click()
     expect(phone.get_by_role("alert")).to_contain_text("You are already holding 3 tables here")
+    assert axe_serious(phone) == []
     screenshot(phone, "guest-7-rate-limited")
 
     # Giving one back makes room for another.
@@ -382,6 +385,7 @@ def test_closed_days_and_hours_outside_service_are_said_plainly(
     r = create_restaurant(doc)
     search(phone, book_url(base_url, r), party=2, day="2027-03-11")
     expect(phone.locator("#closed")).to_have_text("Test Room is closed on Thursday 11 March 2027.")
+    assert axe_serious(phone) == []
     screenshot(phone, "guest-8-closed")
     search(phone, book_url(base_url, r), party=2, day="2027-03-14")
     expect(phone.locator("#closed")).to_have_text("Test Room is not open on Sundays.")
@@ -418,6 +422,9 @@ def test_bad_input_is_shown_next_to_its_field(phone: Page, base_url: str, room: 
             assert answer.status_code == 422
             assert answer.headers["content-type"].startswith("text/html")
         assert web.get("/book/no-such-restaurant").status_code == 404
+        phone.goto(f"{base_url}/book/no-such-restaurant")
+        expect(phone.get_by_role("heading", name="Not found")).to_be_visible()
+        assert axe_serious(phone) == []
         assert web.get(f"/book/{room['slug']}/holds/not-a-uuid").status_code == 404
         assert web.get(f"/book/{room['slug']}/bookings/00000000-0000-0000-0000-000000000000").status_code == 404
 
