@@ -245,6 +245,12 @@ def take_hold(
     return _held(page, hold.id, hold.party_size, hold.start, hold.expires_at)
 
 
+def offer_date(page: GuestPage, held: HeldTime) -> date:
+    """The date to offer times on again after a hold ends: its own, unless that has
+    passed (a hold just after midnight, say), then today."""
+    return max(held.date, page.today)
+
+
 UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - an address, not a bind
 
 

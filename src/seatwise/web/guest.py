@@ -28,6 +28,7 @@ from seatwise.core.errors import (
     SeatwiseError,
     ValidationFailed,
 )
+from seatwise.runtime import Runtime
 from seatwise.services import guest_booking as guest
 from seatwise.services.guest_booking import GuestPage, Times, field_errors
 from seatwise.store.db import Database
@@ -127,8 +128,14 @@ def _page_context(page: GuestPage) -> dict[str, Any]:
         ttl = f"{minutes} min {seconds} s"
     else:
         ttl = f"{seconds} seconds"
-    return {"name": page.name, "slug": page.slug, "timezone": page.timezone, "today": page.today,
-            "max_party_size": page.max_party_size, "hold_minutes_text": ttl}  # fmt: skip
+    return {
+        "name": page.name,
+        "slug": page.slug,
+        "timezone": page.timezone,
+        "today": page.today,
+        "max_party_size": page.max_party_size,
+        "hold_minutes_text": ttl,
+    }
 
 
 def _times_context(times: Times) -> dict[str, Any]:
@@ -189,7 +196,7 @@ def _problem(request: Request, page: GuestPage | None, exc: SeatwiseError) -> HT
     )
 
 
-def _guarded(rt: Any, request: Request, slug: str, build: Callable[[GuestPage], Response]) -> Response:
+def _guarded(rt: Runtime, request: Request, slug: str, build: Callable[[GuestPage], Response]) -> Response:
     """Find the restaurant, then build the answer; any refusal becomes an HTML page."""
     try:
         page = guest.open_page(rt.db, slug)
@@ -306,7 +313,7 @@ def _hold_page(
 
 
 def _expired_page(request: Request, db: Database, page: GuestPage, held: guest.HeldTime) -> HTMLResponse:
-    times = guest.find_times(db, page, held.party_size, max(held.date, page.today))
+    times = guest.find_times(db, page, held.party_size, guest.offer_date(page, held))
     text = f"Your hold on {held.time} has expired, so the table was given back. Please choose a time again."
     return _start_page(
         request,
@@ -380,7 +387,7 @@ def release(request: Request, rt: RuntimeDep, slug: str, hold_id: str) -> Respon
             guest.release(rt.db, page, hold_id)
         except NotFound:
             pass  # released meanwhile (another tab): the guest wanted it gone anyway
-        query = {"party_size": str(state.hold.party_size), "date": max(state.hold.date, page.today).isoformat()}
+        query = {"party_size": str(state.hold.party_size), "date": guest.offer_date(page, state.hold).isoformat()}
         return _see_other(request, "guest_start", query, slug=page.slug)
 
     return _guarded(rt, request, slug, build)
