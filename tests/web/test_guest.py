@@ -259,8 +259,11 @@ def test_a_double_clicked_confirm_makes_one_booking(
     search(phone, book_url(base_url, room), party=2)
     choose(phone, "19:00")
     phone.get_by_label("Name").fill(NAME)
+    posts: list[str] = []
+    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     phone.get_by_role("button", name="Confirm booking").dblclick()
     expect(phone.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    assert len(posts) == 1, "the page's script sends a form once"
     confirmed_at = phone.url
     phone.reload()  # a reload of the confirmation is a GET: nothing is made
     phone.go_back()  # back to the held page: it is confirmed now, so it shows the booking
@@ -305,6 +308,23 @@ def test_resubmitting_the_form_returns_the_same_booking(
         other_key = web.post(confirm, data={**form, "idempotency_key": "another-render-of-the-form"})
         assert other_key.headers["location"] == answers[0].headers["location"]
         [booking] = bookings_of(staff, room)
+
+        # Eight submits of one fresh form at once: one booking, every answer leads to it.
+        second = web.post(f"/book/{room['slug']}/holds", data={"party_size": "2", "date": DAY, "time": "20:00"})
+        second_key = re.search(r'name="idempotency_key" value="([^"]+)"', web.get(second.headers["location"]).text)
+        assert second_key is not None
+        racing_form = {**form, "idempotency_key": second_key.group(1), "name": "Racing Guest"}
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            racing = list(
+                pool.map(
+                    lambda _: httpx.post(f"{base_url}{second.headers['location']}/confirm", data=racing_form),
+                    range(8),
+                )
+            )
+        assert {a.status_code for a in racing} == {303}
+        assert len({a.headers["location"] for a in racing}) == 1
+        assert [b["guest"]["name"] for b in bookings_of(staff, room)].count("Racing Guest") == 1
+
         # The confirmation page tells the truth later too.
         cancelled = staff.post(f"/v1/restaurants/{room['id']}/bookings/{booking['id']}/cancel")
         assert cancelled.status_code == 200
