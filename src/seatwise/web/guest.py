@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from seatwise.api.deps import RuntimeDep
 from seatwise.core.errors import (
     CapacityExceeded,
     HoldExpired,
@@ -31,7 +30,6 @@ from seatwise.core.errors import (
 from seatwise.runtime import Runtime
 from seatwise.services import guest_booking as guest
 from seatwise.services.guest_booking import GuestPage, Times, field_errors
-from seatwise.store.db import Database
 from seatwise.web.templating import templates
 
 router = APIRouter(prefix="/book", include_in_schema=False)
@@ -103,6 +101,14 @@ def readable(fields: dict[str, str] | None) -> dict[str, str]:
 
 
 FormDep = Annotated[dict[str, str] | None, Depends(form_fields)]
+
+
+async def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 def client_address(request: Request) -> str:
@@ -312,8 +318,8 @@ def _hold_page(
     )
 
 
-def _expired_page(request: Request, db: Database, page: GuestPage, held: guest.HeldTime) -> HTMLResponse:
-    times = guest.find_times(db, page, held.party_size, guest.offer_date(page, held))
+def _expired_page(request: Request, rt: Runtime, page: GuestPage, held: guest.HeldTime) -> HTMLResponse:
+    times = guest.find_times(rt.db, page, held.party_size, guest.offer_date(page, held))
     text = f"Your hold on {held.time} has expired, so the table was given back. Please choose a time again."
     return _start_page(
         request,
@@ -336,7 +342,7 @@ def held(request: Request, rt: RuntimeDep, slug: str, hold_id: str) -> Response:
         if state.hold is None:
             raise NotFound("no such hold")
         if state.expired:
-            return _expired_page(request, rt.db, page, state.hold)
+            return _expired_page(request, rt, page, state.hold)
         return _hold_page(request, page, state.hold)
 
     return _guarded(rt, request, slug, build)
@@ -358,7 +364,7 @@ def confirm(request: Request, rt: RuntimeDep, slug: str, hold_id: str, body: For
             if state.hold is None:
                 raise NotFound("no such hold") from None
             if state.expired:
-                return _expired_page(request, rt.db, page, state.hold)
+                return _expired_page(request, rt, page, state.hold)
             return _hold_page(request, page, state.hold, form=values, errors=field_errors(exc), status=422)
         key = fields.get("idempotency_key", "")[:200] or guest.confirm_form_key(hold_id)
         try:
@@ -367,7 +373,7 @@ def confirm(request: Request, rt: RuntimeDep, slug: str, hold_id: str, body: For
             state = guest.hold_state(rt.db, page, hold_id)
             if state.hold is None:
                 raise
-            return _expired_page(request, rt.db, page, state.hold)
+            return _expired_page(request, rt, page, state.hold)
         return _see_other(request, "guest_booking", slug=page.slug, booking_id=done.booking_id)
 
     return _guarded(rt, request, slug, build)
