@@ -16,6 +16,7 @@ class Settings:
     port: int
     admin_key: str | None
     database_name: str
+    session_secret: str | None = None  # signs dashboard cookies; generated into data_dir when None
 
     @property
     def pgdata(self) -> Path:
@@ -31,4 +32,5 @@ def load_settings() -> Settings:
         port=int(os.environ.get("SEATWISE_PORT", "8000")),
         admin_key=os.environ.get("SEATWISE_ADMIN_KEY") or None,
         database_name=os.environ.get("SEATWISE_DATABASE", "seatwise"),
+        session_secret=os.environ.get("SEATWISE_SESSION_SECRET") or None,
     )

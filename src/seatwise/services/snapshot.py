@@ -51,6 +51,7 @@ def venue_snapshot(conn: Conn, rid: str, row: dict[str, Any] | None = None, *, f
                 "max_party": t["max_party"],
                 "movable": t["movable"],
                 "active": t["active"],
+                **(t["position"] or {}),  # x, y, width, height, shape when placed
             }
             for t in tables
         ],

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from seatwise.core.model import Venue
+from seatwise.core.model import Table, Venue
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -54,13 +54,17 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
             [(rid, z.key, z.name, i) for i, z in enumerate(venue.zones)],
         )
         cur.executemany(
-            """INSERT INTO dining_tables (restaurant_id, label, zone_key, seats, min_party, max_party, movable, active)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+            """INSERT INTO dining_tables
+                   (restaurant_id, label, zone_key, seats, min_party, max_party, movable, active, position)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (restaurant_id, label) DO UPDATE SET
                    zone_key = EXCLUDED.zone_key, seats = EXCLUDED.seats, min_party = EXCLUDED.min_party,
                    max_party = EXCLUDED.max_party, movable = EXCLUDED.movable, active = EXCLUDED.active,
-                   retired_at = NULL""",
-            [(rid, t.label, t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active) for t in venue.tables],
+                   position = EXCLUDED.position, retired_at = NULL""",
+            [
+                (rid, t.label, t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active, _position(t))
+                for t in venue.tables
+            ],
         )
     labels = [t.label for t in venue.tables]
     conn.execute(
@@ -94,6 +98,13 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
     return ids
 
 
+def _position(table: Table) -> str | None:
+    p = table.position
+    if p is None:
+        return None
+    return json.dumps({"x": p.x, "y": p.y, "width": p.width, "height": p.height, "shape": p.shape.value})
+
+
 def restaurant_row(conn: Conn, rid: str, *, for_write: bool = False) -> dict[str, Any] | None:
     """The restaurant's row. `for_write` takes FOR KEY SHARE: writers of bookings,
     holds and blocks then never overlap a venue change (which takes FOR UPDATE), so
@@ -116,7 +127,7 @@ def venue_parts(conn: Conn, rid: str) -> tuple[Rows, Rows, Rows, dict[str, Any]]
         "SELECT key, name FROM zones WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY position, key", [rid]
     ).fetchall()
     tables = conn.execute(
-        """SELECT id, label, zone_key, seats, min_party, max_party, movable, active
+        """SELECT id, label, zone_key, seats, min_party, max_party, movable, active, position
            FROM dining_tables WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY id""",
         [rid],
     ).fetchall()
