@@ -61,3 +61,69 @@ def test_timeline_shows_a_booking_made_over_the_api(
     expect(bar).to_contain_text("Ada Lovelace")
     expect(bar).to_contain_text("4")
     assert axe_serious(page) == []
+
+
+def test_host_books_moves_and_cancels_from_the_timeline(
+    page: Page, base_url: str, restaurant: dict[str, Any], staff: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    book(staff, rid, "Grace Hopper", 4, "19:00", ["T2"])  # T2 is taken at 19:00
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    page.goto(f"{base_url}/ops/{rid}/timeline?date={DAY}")
+
+    # The slot picker: party size, then a time, then the guest.
+    page.get_by_label("Party size", exact=True).fill("4")
+    page.get_by_role("button", name="Find times").click()
+    page.get_by_role("link", name=re.compile(r"^Book 19:00")).click()
+    page.get_by_label("Name", exact=True).fill("Alan Turing")
+    page.get_by_role("button", name="Book 19:00").click()
+    expect(page.get_by_role("status")).to_have_text("Booking made")
+    panel = page.locator("#booking-panel")
+    expect(panel).to_contain_text("Alan Turing")
+    first_table = page.locator("#booking-tables").inner_text()
+    bar = page.locator(f'[data-table="{first_table}"] a.bar', has_text="Alan Turing")
+    expect(bar).to_be_visible()
+
+    # Onto T2, which Grace holds at that time: refused, every check in words.
+    for box in page.get_by_role("group", name="Move to tables").get_by_role("checkbox").all():
+        box.uncheck()
+    page.get_by_label("T2", exact=True).check()
+    page.get_by_role("button", name="Move", exact=True).click()
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_contain_text("Refused")
+    checks = page.get_by_role("list", name="Assignment checks")
+    expect(checks).to_contain_text("conflict: failed")
+    expect(checks).to_contain_text("capacity: passed")
+    expect(checks.get_by_role("listitem")).to_have_count(7)
+    expect(page.locator(f'[data-table="{first_table}"] a.bar', has_text="Alan Turing")).to_be_visible()
+
+    # Onto T5, free: the bar moves.
+    for box in page.get_by_role("group", name="Move to tables").get_by_role("checkbox").all():
+        box.uncheck()
+    page.get_by_label("T5", exact=True).check()
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Moved to T5")
+    expect(page.locator('[data-table="T5"] a.bar', has_text="Alan Turing")).to_be_visible()
+    if first_table != "T5":
+        expect(page.locator(f'[data-table="{first_table}"] a.bar', has_text="Alan Turing")).to_have_count(0)
+    screenshot(page, "ops-timeline")
+    assert axe_serious(page) == []
+
+    # Cancel: the bar leaves the table, the booking stays listed as cancelled.
+    page.get_by_role("button", name="Cancel booking").click()
+    expect(page.get_by_role("status")).to_have_text("Booking cancelled")
+    expect(page.locator('[data-table="T5"] a.bar', has_text="Alan Turing")).to_have_count(0)
+    expect(page.locator("#booking-status")).to_have_text("cancelled")
+
+
+def test_a_booking_by_another_client_appears_without_a_reload(
+    page: Page, base_url: str, restaurant: dict[str, Any], staff: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    page.goto(f"{base_url}/ops/{rid}/timeline?date={DAY}")
+    page.evaluate("window.__same_page = true")
+    with client_for(base_url, restaurant["api_keys"]["channel"]) as channel:
+        booking = book(channel, rid, "Katherine Johnson", 2, "20:00")
+    expect(page.locator(f'a[data-booking="{booking["id"]}"]')).to_contain_text("Katherine Johnson", timeout=5_000)
+    assert page.evaluate("window.__same_page") is True  # no navigation happened
