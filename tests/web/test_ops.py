@@ -22,7 +22,7 @@ def sign_in(page: Page, base_url: str, key: str) -> None:
 
 def venue_with_pairs() -> dict[str, Any]:
     """Six four-tops in one zone (T1-T2 adjacent) and a two-top bar zone."""
-    doc = small_venue(tables=6, seats=4, adjacency=[["T1", "T2"]])
+    doc = small_venue(tables=6, seats=4, adjacency=[["T1", "T2"]], pacing={"max_covers_per_slot": 12})
     doc["zones"].append({"key": "bar", "name": "Bar"})
     doc["tables"].append({"label": "B1", "zone": "bar", "seats": 2, "x": 40, "y": 300, "shape": "round"})
     return doc
@@ -127,3 +127,62 @@ def test_a_booking_by_another_client_appears_without_a_reload(
         booking = book(channel, rid, "Katherine Johnson", 2, "20:00")
     expect(page.locator(f'a[data-booking="{booking["id"]}"]')).to_contain_text("Katherine Johnson", timeout=5_000)
     assert page.evaluate("window.__same_page") is True  # no navigation happened
+
+
+def test_floor_plan_and_summary_show_the_night(
+    page: Page, base_url: str, restaurant: dict[str, Any], staff: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    ada = book(staff, rid, "Ada", 4, "19:00", ["T1"])
+    book(staff, rid, "Bob", 2, "19:00", ["B1"])
+    gone = book(staff, rid, "Carol", 3, "20:00", ["T4"])
+    assert staff.post(f"/v1/restaurants/{rid}/bookings/{ada['id']}/seat").status_code == 200
+    assert staff.post(f"/v1/restaurants/{rid}/bookings/{gone['id']}/no-show").status_code == 200
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+
+    page.goto(f"{base_url}/ops/{rid}/floor?date={DAY}&time=19:30")
+    expect(page.locator('g[data-table="T1"]')).to_have_attribute("data-state", "seated")
+    expect(page.locator('g[data-table="B1"]')).to_have_attribute("data-state", "booked")
+    expect(page.locator('g[data-table="T4"]')).to_have_attribute("data-state", "free")
+    expect(page.locator('g[data-table="B1"] ellipse')).to_have_count(1)  # its position: round at (40, 300)
+    expect(page.locator('line[data-edge="T1-T2"]')).to_have_count(1)
+    expect(page.locator('g[data-table="T1"]')).to_contain_text("Ada")
+    screenshot(page, "ops-floor")
+    assert axe_serious(page) == []
+
+    page.goto(f"{base_url}/ops/{rid}/summary?date={DAY}")
+    expect(page.locator("#fig-bookings")).to_have_text("2")
+    expect(page.locator("#fig-covers")).to_have_text("6")
+    expect(page.locator("#fig-no-shows")).to_have_text("1")
+    expect(page.locator('rect[data-slot="19:00"]')).to_have_attribute("data-covers", "6")
+    expect(page.locator(".chart .limit")).not_to_have_count(0)
+    screenshot(page, "ops-summary")
+    assert axe_serious(page) == []
+
+
+def test_venue_editor_shows_the_validation_error_next_to_the_field_and_saves_nothing(
+    page: Page, base_url: str, restaurant: dict[str, Any], admin: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    before = admin.get(f"/v1/restaurants/{rid}/venue").json()
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    page.goto(f"{base_url}/ops/{rid}/venue")
+    assert axe_serious(page) == []
+    seats = page.get_by_label("T3 seats")
+    seats.fill("0")
+    page.get_by_role("button", name="Save venue").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    field = page.get_by_label("T3 seats")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    described = field.get_attribute("aria-describedby")
+    expect(page.locator(f"#{described}")).to_have_text("must be between 1 and 50, got 0")
+    assert admin.get(f"/v1/restaurants/{rid}/venue").json() == before
+    assert axe_serious(page) == []
+
+    # A valid edit is saved: T3 gets 6 seats.
+    page.get_by_label("T3 seats").fill("6")
+    page.get_by_role("button", name="Save venue").click()
+    expect(page.get_by_role("status")).to_have_text("Venue saved")
+    after = admin.get(f"/v1/restaurants/{rid}/venue").json()
+    assert next(t for t in after["tables"] if t["label"] == "T3")["seats"] == 6
+    assert next(t for t in after["tables"] if t["label"] == "B1")["shape"] == "round"  # positions round-trip
