@@ -186,3 +186,22 @@ def test_venue_editor_shows_the_validation_error_next_to_the_field_and_saves_not
     after = admin.get(f"/v1/restaurants/{rid}/venue").json()
     assert next(t for t in after["tables"] if t["label"] == "T3")["seats"] == 6
     assert next(t for t in after["tables"] if t["label"] == "B1")["shape"] == "round"  # positions round-trip
+
+
+def test_keys_are_created_once_and_revoked(page: Page, base_url: str, restaurant: dict[str, Any]) -> None:
+    rid = restaurant["id"]
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    page.goto(f"{base_url}/ops/{rid}/keys")
+    assert axe_serious(page) == []
+    page.get_by_label("Role of the new key").select_option("channel")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.locator("#new-key-secret").inner_text()
+    assert secret.startswith("sw_")
+    with client_for(base_url, secret) as fresh:
+        assert fresh.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY, "party_size": 2}).status_code == 200
+    page.goto(f"{base_url}/ops/{rid}/keys")
+    assert secret not in page.content()  # shown once
+    rows = page.locator("#keys tbody tr", has_text="channel").filter(has_text="active")
+    rows.last.get_by_role("button", name=re.compile("^Revoke")).click()
+    with client_for(base_url, secret) as fresh:
+        assert fresh.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY, "party_size": 2}).status_code == 401

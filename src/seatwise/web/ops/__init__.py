@@ -35,7 +35,7 @@ def countdown(board: DayBoard, bar: Bar) -> str:
 
 templates.env.globals.update(pct=pct, hours=hours, countdown=countdown)
 
-from seatwise.web.ops import floor, signin, timeline, venue  # noqa: E402 - the pages register on the router
+from seatwise.web.ops import floor, keys, signin, timeline, venue  # noqa: E402 - the pages register on the router
 from seatwise.web.ops.common import router  # noqa: E402
 
-__all__ = ["floor", "router", "signin", "timeline", "venue"]
+__all__ = ["floor", "keys", "router", "signin", "timeline", "venue"]
