@@ -52,7 +52,8 @@ def test_day_board_floor_and_summary(
     assert rows["T3"].bars[0].expires_at is not None
     assert [(b.kind, b.id) for b in rows["T4"].bars] == [("block", block["id"])]
     assert [b.status for b in board.bookings] == ["cancelled", "confirmed"]
-    assert board.axis_start.strftime("%H:%M") == "17:00" and board.axis_end.strftime("%H:%M") == "23:00"
+    assert board.axis_start.strftime("%H:%M") == "17:00"
+    assert board.axis_end.strftime("%H:%M") == "23:00"
     assert rows["T2"].bars[0].start.isoformat() == ada["start"]
 
     plan = dashboard.floor_plan(runtime.db, rid, DAY, "19:30")

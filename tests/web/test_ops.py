@@ -39,7 +39,9 @@ def staff(base_url: str, restaurant: dict[str, Any]) -> Iterator[httpx.Client]:
         yield client
 
 
-def book(client: httpx.Client, rid: str, name: str, party: int, at: str, tables: list[str] | None = None) -> dict[str, Any]:
+def book(
+    client: httpx.Client, rid: str, name: str, party: int, at: str, tables: list[str] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"party_size": party, "start": f"{DAY}T{at}", "guest": {"name": name}}
     if tables:
         body["table_labels"] = tables
@@ -117,7 +119,7 @@ def test_host_books_moves_and_cancels_from_the_timeline(
 
 
 def test_a_booking_by_another_client_appears_without_a_reload(
-    page: Page, base_url: str, restaurant: dict[str, Any], staff: httpx.Client
+    page: Page, base_url: str, restaurant: dict[str, Any]
 ) -> None:
     rid = restaurant["id"]
     sign_in(page, base_url, restaurant["api_keys"]["staff"])
@@ -198,10 +200,14 @@ def test_keys_are_created_once_and_revoked(page: Page, base_url: str, restaurant
     secret = page.locator("#new-key-secret").inner_text()
     assert secret.startswith("sw_")
     with client_for(base_url, secret) as fresh:
-        assert fresh.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY, "party_size": 2}).status_code == 200
+        assert (
+            fresh.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY, "party_size": 2}).status_code == 200
+        )
     page.goto(f"{base_url}/ops/{rid}/keys")
     assert secret not in page.content()  # shown once
     rows = page.locator("#keys tbody tr", has_text="channel").filter(has_text="active")
     rows.last.get_by_role("button", name=re.compile("^Revoke")).click()
     with client_for(base_url, secret) as fresh:
-        assert fresh.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY, "party_size": 2}).status_code == 401
+        assert (
+            fresh.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY, "party_size": 2}).status_code == 401
+        )

@@ -103,9 +103,7 @@ def summarise_day(venue: Venue, day: date, bookings: Sequence[BookingFacts]) -> 
     ]
     seats = sum(t.seats for t in venue.tables if t.active)
     offered = seats * sum(_minutes(lo, hi) for lo, hi in windows)
-    booked = sum(
-        b.party_size * sum(_minutes(max(b.start, lo), min(b.end, hi)) for lo, hi in windows) for b in counted
-    )
+    booked = sum(b.party_size * sum(_minutes(max(b.start, lo), min(b.end, hi)) for lo, hi in windows) for b in counted)
     gone = [b for b in bookings if b.status == "no_show"]
     cancelled = [b for b in bookings if b.status == "cancelled"]
     return DaySummary(

@@ -636,7 +636,7 @@ class _Checker:
         height = self.integer(m, path, "height", TABLE_SIZE, DEFAULT_TABLE_SIZE)
         shape_text = m.get("shape", Shape.RECT.value)
         shape = None
-        if shape_text in tuple(Shape):
+        if isinstance(shape_text, str) and shape_text in tuple(Shape):
             shape = Shape(shape_text)
         else:
             self.add(_at(path, "shape"), f"must be rect or round, got {_describe(shape_text)}")

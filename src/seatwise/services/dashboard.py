@@ -32,7 +32,6 @@ from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Database
 
-
 # Bookings drawn on the timeline: they hold (or held, for completed) their tables.
 ON_TABLES = frozenset({"pending", "confirmed", "seated", "completed"})
 DEFAULT_OPENING = (time(12, 0), time(23, 0))  # the axis of a day without services
@@ -109,7 +108,9 @@ def _axis(venue: Venue, day: date) -> tuple[datetime, datetime]:
     return min(d.start for d in days).astimezone(zone), max(d.end for d in days).astimezone(zone)
 
 
-def _load(db: Database, rid: str, day_text: str | None) -> tuple[Venue, date, datetime, list[dict[str, Any]], DayLedger]:
+def _load(
+    db: Database, rid: str, day_text: str | None
+) -> tuple[Venue, date, datetime, list[dict[str, Any]], DayLedger]:
     now = utcnow()
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
@@ -262,5 +263,3 @@ def day_summary(db: Database, rid: str, day_text: str | None) -> Summary:
         day = local_day(venue, day_text, now)
         rows = repo.bookings_on(conn, rid, day)
     return Summary(summarise_day(venue, day, _facts(rows)), venue.timezone)
-
-

@@ -8,7 +8,7 @@ as an HTML page with the same status and code as the API would answer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -27,7 +27,7 @@ from seatwise.web.ops.session import Session
 from seatwise.web.templating import templates
 
 
-class Redirect(Exception):  # noqa: N818 - a control-flow signal, not an error
+class Redirect(Exception):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.url = url
@@ -36,7 +36,7 @@ class Redirect(Exception):  # noqa: N818 - a control-flow signal, not an error
 class OpsRoute(APIRoute):
     """Renders refusals as HTML pages instead of problem+json."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:

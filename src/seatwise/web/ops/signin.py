@@ -47,7 +47,7 @@ def sign_in(request: Request, form: CheckedForm) -> Response:
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, form: CheckedForm) -> Response:
+def sign_out(form: CheckedForm) -> Response:
     del form  # checked: a sign-out cannot be forced from another site
     response = redirect("/ops")
     sessions.clear(response)

@@ -167,7 +167,9 @@ def move(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> Response:
     day = field(form, "date")
     labels = [x for x in form.getlist("table") if isinstance(x, str) and x]
     try:
-        booking = moves.assign_tables(ctx.rt.db, rid, booking_id, labels, field(form, "allow_slack") == "on", _actor(ctx))
+        booking = moves.assign_tables(
+            ctx.rt.db, rid, booking_id, labels, field(form, "allow_slack") == "on", _actor(ctx)
+        )
     except SeatwiseError as exc:
         return _view(ctx, rid, day or None, booking_id=booking_id, refusal=exc.problem(), status=exc.status)
     moved = ", ".join(booking["tables"])
@@ -181,11 +183,7 @@ def reschedule(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> Res
     back = field(form, "date")
     try:
         start = f"{day}T{time}" if day and time else None
-        booking = moves.reschedule(
-            ctx.rt.db, rid, booking_id, start, _party(party) if party else None, _actor(ctx)
-        )
+        booking = moves.reschedule(ctx.rt.db, rid, booking_id, start, _party(party) if party else None, _actor(ctx))
     except SeatwiseError as exc:
         return _view(ctx, rid, back or None, booking_id=booking_id, refusal=exc.problem(), status=exc.status)
     return redirect(_timeline_url(rid, date=day or back, booking=booking["id"], notice="Booking rescheduled"))
-
-

@@ -10,6 +10,7 @@ validation to name; blank optional values and blank rows are left out; ticked
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -44,7 +45,7 @@ def _tokens(name: str) -> list[str | int] | None:
     out: list[str | int] = []
     pos = 0
     for m in _TOKEN.finditer(name):
-        if m.start() != pos and name[pos:m.start()] != ".":
+        if m.start() != pos and name[pos : m.start()] != ".":
             return None
         out.append(m.group(1) if m.group(1) else int(m.group(2)))
         pos = m.end()
@@ -60,7 +61,7 @@ def _nest(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
         if not tokens or not isinstance(tokens[0], str):
             continue
         node = root
-        for token, following in zip(tokens, tokens[1:], strict=False):
+        for token, _following in itertools.pairwise(tokens):
             node = node.setdefault(token, {})
             if not isinstance(node, dict):
                 break
@@ -120,9 +121,7 @@ def _service(row: object) -> dict[str, Any] | None:
 def form_to_document(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     raw = _nest(pairs)
     policy_raw = raw.get("policy", {}) if isinstance(raw.get("policy"), dict) else {}
-    policy = {
-        k: _scalar(k, v) for k, v in policy_raw.items() if isinstance(v, str) and v != "" and k != "closures"
-    }
+    policy = {k: _scalar(k, v) for k, v in policy_raw.items() if isinstance(v, str) and v != "" and k != "closures"}
     policy["services"] = [s for s in (_service(x) for x in _rows(policy_raw.get("services"))) if s]
     policy["closures"] = [c.strip() for c in _rows(policy_raw.get("closures")) if isinstance(c, str) and c.strip()]
     pairs_out = []
@@ -130,7 +129,9 @@ def form_to_document(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
         if isinstance(row, dict) and row.get("remove") != "on" and (row.get("a") or row.get("b")):
             pairs_out.append([row.get("a", ""), row.get("b", "")])
     doc: dict[str, Any] = {
-        k: _scalar(k, v) for k, v in raw.items() if isinstance(v, str) and k in ("name", "slug", "timezone", "slot_minutes")
+        k: _scalar(k, v)
+        for k, v in raw.items()
+        if isinstance(v, str) and k in ("name", "slug", "timezone", "slot_minutes")
     }
     doc["policy"] = policy
     doc["zones"] = [z for z in (_clean(x) for x in _rows(raw.get("zones"))) if z]
