@@ -103,7 +103,7 @@ def test_sign_out_ends_the_session(browserless: httpx.Client, restaurant: dict[s
 
 
 def test_channel_and_unknown_keys_cannot_sign_in(browserless: httpx.Client, restaurant: dict[str, Any]) -> None:
-    for key, status in ((restaurant["api_keys"]["channel"], 422), ("sw_nonsense", 401)):
+    for key, status in ((restaurant["api_keys"]["channel"], 403), ("sw_nonsense", 401)):
         response = sign_in(browserless, key)
         assert response.status_code == status
         assert 'aria-invalid="true"' in response.text

@@ -623,8 +623,9 @@ class _Checker:
 
     def position(self, m: Mapping[str, object], path: str) -> Position | None:
         """Optional floor-plan placement: `x` and `y` together, `width` and `height`
-        (default 60), `shape` rect (default) or round."""
-        if not any(k in m for k in _POSITION_KEYS):
+        (default 60), `shape` rect (default) or round. A null value is not given."""
+        m = {k: m[k] for k in _POSITION_KEYS if m.get(k) is not None}  # null: not given
+        if not m:
             return None
         if ("x" in m) != ("y" in m) or "x" not in m:
             missing = "y" if "x" in m else "x"

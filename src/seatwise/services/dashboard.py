@@ -26,7 +26,7 @@ from seatwise.core.timerules import (
     service_day,
     venue_zone,
 )
-from seatwise.services.bookings import utcnow
+from seatwise.services.common import utcnow
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute, APIRouter
 from starlette.datastructures import FormData
 
-from seatwise.core.errors import ErrorCode, SeatwiseError
+from seatwise.core.errors import Forbidden, SeatwiseError, ValidationFailed
 from seatwise.runtime import Runtime
 from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.ids import parse_id
@@ -50,7 +50,7 @@ class OpsRoute(APIRoute):
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
                 detail = f"{where}: {first.get('msg', 'invalid request')}"
-                return error_page(request, SeatwiseError(detail, code=ErrorCode.VALIDATION_ERROR))
+                return error_page(request, ValidationFailed(detail))
 
         return handler
 
@@ -87,7 +87,7 @@ async def checked_form(request: Request) -> FormData:
     """The posted form, once its CSRF token matched the session's (403 otherwise)."""
     form = await request.form()
     if not sessions.csrf_ok(sessions.read(request), form.get(sessions.CSRF_FIELD)):
-        raise SeatwiseError("the form's CSRF token is missing or wrong: reload the page", code=ErrorCode.FORBIDDEN)
+        raise Forbidden("the form's CSRF token is missing or wrong: reload the page")
     return form
 
 

@@ -7,11 +7,12 @@ from fastapi import Response
 from seatwise.core.errors import SeatwiseError
 from seatwise.services import restaurants
 from seatwise.services.auth import Permission
+from seatwise.services.results import CreatedApiKey
 from seatwise.web.ops.common import CheckedForm, Ctx, CtxDep, field, page, router
 
 
 def _keys_page(
-    ctx: Ctx, rid: str, *, created: dict[str, str] | None = None, error: str | None = None, status: int = 200
+    ctx: Ctx, rid: str, *, created: CreatedApiKey | None = None, error: str | None = None, status: int = 200
 ) -> Response:
     response = page(
         ctx.request,

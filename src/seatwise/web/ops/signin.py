@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from fastapi import Request, Response
 
-from seatwise.core.errors import SeatwiseError
+from seatwise.core.errors import Forbidden, SeatwiseError
 from seatwise.services import restaurants
 from seatwise.services.auth import Permission, authenticate, authorize
 from seatwise.services.ids import parse_id
@@ -31,9 +31,9 @@ def sign_in(request: Request, form: CheckedForm) -> Response:
     try:
         who = authenticate(rt.db, rt.admin_key, f"Bearer {key}")
         if who.role == "channel" or (who.restaurant_id and not who.may(Permission.MANAGE_BOOKINGS)):
-            raise SeatwiseError("the dashboard takes a staff or admin key, not a channel key")
+            raise Forbidden("the dashboard takes a staff or admin key, not a channel key")
     except SeatwiseError as exc:
-        return page(request, "ops/signin.html", {"error": str(exc)}, status=exc.status if exc.status != 403 else 403)
+        return page(request, "ops/signin.html", {"error": str(exc)}, status=exc.status)
     # A new CSRF token at sign-in: a token planted before cannot follow the session.
     signed = sessions.fresh()
     if who.role == "admin":

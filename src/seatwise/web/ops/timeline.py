@@ -10,16 +10,14 @@ from fastapi import Response
 from seatwise.core.errors import SeatwiseError, ValidationFailed
 from seatwise.services import availability as reads
 from seatwise.services import bookings, dashboard, moves, walkins
-from seatwise.services.auth import Permission, authorize_booking_action
-from seatwise.services.bookings import Actor, Guest
+from seatwise.services import status as machine
+from seatwise.services.auth import Permission
+from seatwise.services.bookings import BookingRequest
+from seatwise.services.moves import AssignRequest, RescheduleRequest
+from seatwise.services.results import Guest
 from seatwise.web.ops.common import CheckedForm, Ctx, CtxDep, field, page, redirect, router
 
-ACTIONS = ("seat", "complete", "no-show", "cancel")
 NAME_MAX, PHONE_MAX = 200, 40
-
-
-def _actor(ctx: Ctx) -> Actor:
-    return Actor(ctx.principal.role, ctx.principal.key_id)
 
 
 def _timeline_url(rid: str, **params: str | None) -> str:
@@ -60,7 +58,7 @@ def _view(
     slots = None
     if party:
         try:
-            slots = reads.availability(ctx.rt.db, rid, day, _party(party), None)["slots"]
+            slots = reads.availability(ctx.rt.db, rid, day, _party(party), None).slots
         except SeatwiseError as exc:
             refusal = refusal or exc.problem()
     return page(
@@ -76,7 +74,7 @@ def _view(
             "slots": slots,
             "refusal": refusal,
             "notice": notice,
-            "transitions": bookings.TRANSITIONS,
+            "transitions": machine.TRANSITIONS,
         },
         status=status,
     )
@@ -118,22 +116,11 @@ def create_booking(ctx: CtxDep, rid: str, form: CheckedForm) -> Response:
             raise ValidationFailed("the guest's name is required (at most 200 characters)")
         if phone is not None and len(phone) > PHONE_MAX:
             raise ValidationFailed("the phone number is at most 40 characters")
-        booking, _ = bookings.create_booking(
-            ctx.rt.db,
-            rid,
-            party=_party(party),
-            start=f"{day}T{time}",
-            guest=Guest(name, phone),
-            notes=field(form, "notes") or None,
-            labels=None,
-            allow_slack=False,
-            idempotency_key=None,
-            body_hash="",
-            actor=_actor(ctx),
-        )
+        request = BookingRequest(_party(party), f"{day}T{time}", Guest(name, phone), field(form, "notes") or None)
+        booking, _ = bookings.create_booking(ctx.rt.db, rid, request, ctx.principal)
     except SeatwiseError as exc:
         return _view(ctx, rid, day or None, party=party, time=time, refusal=exc.problem(), status=exc.status)
-    return redirect(_timeline_url(rid, date=day, booking=booking["id"], notice="Booking made"))
+    return redirect(_timeline_url(rid, date=day, booking=booking.id, notice="Booking made"))
 
 
 @router.post("/{rid}/walk-ins")
@@ -141,10 +128,10 @@ def walk_in(ctx: CtxDep, rid: str, form: CheckedForm) -> Response:
     rid = ctx.restaurant(rid, Permission.MANAGE_BOOKINGS)
     party = field(form, "party_size")
     try:
-        booking = walkins.walk_in(ctx.rt.db, rid, _party(party), field(form, "name") or None, _actor(ctx))
+        booking = walkins.walk_in(ctx.rt.db, rid, _party(party), field(form, "name") or None, ctx.principal)
     except SeatwiseError as exc:
         return _view(ctx, rid, None, party=party, refusal=exc.problem(), status=exc.status)
-    return redirect(_timeline_url(rid, booking=booking["id"], notice="Walk-in seated"))
+    return redirect(_timeline_url(rid, booking=booking.id, notice="Walk-in seated"))
 
 
 @router.post("/{rid}/bookings/{booking_id}/status")
@@ -152,13 +139,12 @@ def change_status(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> 
     rid = ctx.restaurant(rid)
     action, day = field(form, "action"), field(form, "date")
     try:
-        if action not in ACTIONS:
+        if action not in tuple(machine.Action):
             raise ValidationFailed(f"unknown action {action!r}")
-        own_only = authorize_booking_action(ctx.principal, rid, action)
-        booking = bookings.transition(ctx.rt.db, rid, booking_id, action, _actor(ctx), own_only=own_only)
+        booking = machine.transition(ctx.rt.db, rid, booking_id, machine.Action(action), ctx.principal)
     except SeatwiseError as exc:
         return _view(ctx, rid, day or None, booking_id=booking_id, refusal=exc.problem(), status=exc.status)
-    return redirect(_timeline_url(rid, date=day, booking=booking["id"], notice=f"Booking {booking['status']}"))
+    return redirect(_timeline_url(rid, date=day, booking=booking.id, notice=f"Booking {booking.status}"))
 
 
 @router.post("/{rid}/bookings/{booking_id}/tables")
@@ -167,13 +153,12 @@ def move(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> Response:
     day = field(form, "date")
     labels = [x for x in form.getlist("table") if isinstance(x, str) and x]
     try:
-        booking = moves.assign_tables(
-            ctx.rt.db, rid, booking_id, labels, field(form, "allow_slack") == "on", _actor(ctx)
-        )
+        request = AssignRequest(labels, field(form, "allow_slack") == "on")
+        booking = moves.assign_tables(ctx.rt.db, rid, booking_id, request, ctx.principal)
     except SeatwiseError as exc:
         return _view(ctx, rid, day or None, booking_id=booking_id, refusal=exc.problem(), status=exc.status)
-    moved = ", ".join(booking["tables"])
-    return redirect(_timeline_url(rid, date=day, booking=booking["id"], notice=f"Moved to {moved}"))
+    moved = ", ".join(booking.tables)
+    return redirect(_timeline_url(rid, date=day, booking=booking.id, notice=f"Moved to {moved}"))
 
 
 @router.post("/{rid}/bookings/{booking_id}/reschedule")
@@ -183,7 +168,8 @@ def reschedule(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> Res
     back = field(form, "date")
     try:
         start = f"{day}T{time}" if day and time else None
-        booking = moves.reschedule(ctx.rt.db, rid, booking_id, start, _party(party) if party else None, _actor(ctx))
+        request = RescheduleRequest(start, _party(party) if party else None)
+        booking = moves.reschedule(ctx.rt.db, rid, booking_id, request, ctx.principal)
     except SeatwiseError as exc:
         return _view(ctx, rid, back or None, booking_id=booking_id, refusal=exc.problem(), status=exc.status)
-    return redirect(_timeline_url(rid, date=day or back, booking=booking["id"], notice="Booking rescheduled"))
+    return redirect(_timeline_url(rid, date=day or back, booking=booking.id, notice="Booking rescheduled"))
