@@ -211,3 +211,68 @@ def test_keys_are_created_once_and_revoked(page: Page, base_url: str, restaurant
         assert (
             fresh.get(f"/v1/restaurants/{rid}/availability", params={"date": DAY, "party_size": 2}).status_code == 401
         )
+
+
+def test_holds_show_a_countdown_and_blocks_show_on_their_table(
+    page: Page, base_url: str, restaurant: dict[str, Any], staff: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    hold = staff.post(
+        f"/v1/restaurants/{rid}/holds", json={"party_size": 2, "start": f"{DAY}T18:00", "table_labels": ["T6"]}
+    ).json()
+    staff.post(
+        f"/v1/restaurants/{rid}/blocks",
+        json={"table_labels": ["T4"], "start": f"{DAY}T17:00", "end": f"{DAY}T18:00", "reason": "wobbly leg"},
+    ).raise_for_status()
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    page.goto(f"{base_url}/ops/{rid}/timeline?date={DAY}")
+    countdown = page.locator(f'[data-table="T6"] [data-hold="{hold["id"]}"] .countdown')
+    expect(countdown).to_have_text(re.compile(r"^[23]:\d\d$"))
+    first = countdown.inner_text()
+    expect(countdown).not_to_have_text(first, timeout=3_000)  # it ticks
+    expect(page.locator('[data-table="T4"] .status-blocked')).to_have_text("Blocked")
+
+
+def test_keyboard_only_and_tablet_width(
+    browser: Any, base_url: str, restaurant: dict[str, Any], staff: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    booking = book(staff, rid, "Edsger", 2, "18:30", ["T1"])
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{base_url}/ops")
+        page.keyboard.press("Tab")  # the skip link first
+        page.keyboard.press("Tab")
+        page.keyboard.type(restaurant["api_keys"]["staff"])
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(f"/ops/{rid}/timeline"))
+        page.goto(f"{base_url}/ops/{rid}/timeline?date={DAY}")
+        bar = page.locator(f'a[data-booking="{booking["id"]}"]')
+        bar.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#booking-panel")).to_contain_text("Edsger")
+        page.get_by_role("button", name="Seat", exact=True).focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#booking-status")).to_have_text("seated")
+        # Nothing wider than the tablet: the grid scrolls inside its own box.
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(page, "ops-timeline-tablet")
+    finally:
+        context.close()
+
+
+def test_sign_in_pages_pass_the_audit(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/ops")
+    assert axe_serious(page) == []
+    page.get_by_label("API key").fill("sw_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("unknown API key")
+    assert axe_serious(page) == []
+    from tests.conftest import ADMIN_KEY
+
+    page.get_by_label("API key").fill(ADMIN_KEY)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Restaurant id")).to_be_visible()
+    assert axe_serious(page) == []

@@ -144,3 +144,72 @@ def test_the_admin_picks_a_restaurant(browserless: httpx.Client, restaurant: dic
     chosen = browserless.post("/ops/pick", data={"csrf": token, "restaurant_id": restaurant["id"]})
     assert chosen.headers["location"] == f"/ops/{restaurant['id']}/timeline"
     assert browserless.get(chosen.headers["location"]).status_code == 200
+
+
+def test_a_venue_change_that_strands_bookings_lists_them_and_saves_nothing(
+    browserless: httpx.Client, restaurant: dict[str, Any], base_url: str, admin: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    with client_for(base_url, restaurant["api_keys"]["staff"]) as staff:
+        staff.post(
+            f"/v1/restaurants/{rid}/bookings",
+            json={"party_size": 4, "start": f"{DAY}T19:00", "guest": {"name": "Ada"}, "table_labels": ["T3"]},
+        ).raise_for_status()
+    before = admin.get(f"/v1/restaurants/{rid}/venue").json()
+    sign_in(browserless, restaurant["api_keys"]["staff"])
+    token = csrf_of(browserless.get(f"/ops/{rid}/venue"))
+    form = [("csrf", token), ("action", "save"), *flatten(before)]
+    form.append((f"tables[{labels(before).index('T3')}].remove", "on"))  # T3 has a booking ahead
+    data: dict[str, list[str]] = {}
+    for k, v in form:
+        data.setdefault(k, []).append(v)
+    response = browserless.post(f"/ops/{rid}/venue", data=data)
+    assert response.status_code == 409
+    assert "Bookings this change would strand" in response.text
+    assert "T3" in response.text
+    assert admin.get(f"/v1/restaurants/{rid}/venue").json() == before
+
+
+def labels(doc: dict[str, Any]) -> list[str]:
+    return [t["label"] for t in doc["tables"]]
+
+
+def flatten(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """A venue document as the editor's form fields (checkboxes: "on" when true)."""
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in flatten(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        if path.endswith(".days"):
+            return [(path, d) for d in value]
+        if path == "adjacency":
+            return [(f"adjacency[{i}].{e}", x) for i, pair in enumerate(value) for e, x in zip("ab", pair, strict=True)]
+        return [pair for i, v in enumerate(value) for pair in flatten(v, f"{path}[{i}]")]
+    if value is None or value is False:
+        return []
+    return [(path, "on" if value is True else str(value))]
+
+
+def test_a_walk_in_is_booked_from_now_and_seated(
+    browserless: httpx.Client, create_restaurant: Callable[..., dict[str, Any]], base_url: str
+) -> None:
+    doc = small_venue(tables=2)
+    doc["timezone"] = "UTC"
+    morning = doc["policy"]["services"][0]
+    del morning["last_seating"]
+    evening = {**morning, "name": "evening", "start": "12:00", "end": "00:00"}
+    morning.update(start="00:00", end="12:00")
+    doc["policy"]["services"].append(evening)  # open around the clock: "now" is always in a service
+    restaurant = create_restaurant(doc)
+    rid = restaurant["id"]
+    sign_in(browserless, restaurant["api_keys"]["staff"])
+    token = csrf_of(browserless.get(f"/ops/{rid}/timeline"))
+    response = browserless.post(f"/ops/{rid}/walk-ins", data={"csrf": token, "party_size": "3", "name": ""})
+    assert response.status_code == 303, response.text
+    booking_id = response.headers["location"].split("booking=")[1].split("&")[0]
+    with client_for(base_url, restaurant["api_keys"]["staff"]) as staff:
+        booking = staff.get(f"/v1/restaurants/{rid}/bookings/{booking_id}").json()
+    assert (booking["status"], booking["party_size"], booking["guest"]["name"]) == ("seated", 3, "Walk-in")
+    assert len(booking["tables"]) == 1
+    refused = browserless.post(f"/ops/{rid}/walk-ins", data={"csrf": token, "party_size": "zero"})
+    assert refused.status_code == 422
+    assert "party size must be a whole number" in refused.text
