@@ -55,11 +55,11 @@ class Session:
         return self.role is not None
 
 
-def _serializer(rt: Runtime) -> URLSafeTimedSerializer:
-    secret = getattr(rt, "_ops_session_secret", None)
-    if secret is None:
-        secret = session_secret(rt.settings)
-        rt._ops_session_secret = secret  # type: ignore[attr-defined]  # per-runtime memo, read once
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    state = request.app.state
+    secret = getattr(state, "ops_session_secret", None)
+    if not isinstance(secret, str):
+        secret = state.ops_session_secret = session_secret(runtime_of(request).settings)  # read once per app
     return URLSafeTimedSerializer(secret, salt="seatwise.ops.session")
 
 
@@ -77,7 +77,7 @@ def read(request: Request) -> Session | None:
     if not raw:
         return None
     try:
-        data = _serializer(runtime_of(request)).loads(raw, max_age=MAX_AGE)
+        data = _serializer(request).loads(raw, max_age=MAX_AGE)
     except BadSignature:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
@@ -93,7 +93,7 @@ def fresh() -> Session:
 
 
 def write(request: Request, response: Response, session: Session) -> None:
-    value = _serializer(runtime_of(request)).dumps(asdict(session))
+    value = _serializer(request).dumps(asdict(session))
     response.set_cookie(
         COOKIE,
         value,
