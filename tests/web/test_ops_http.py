@@ -213,3 +213,43 @@ def test_a_walk_in_is_booked_from_now_and_seated(
     refused = browserless.post(f"/ops/{rid}/walk-ins", data={"csrf": token, "party_size": "zero"})
     assert refused.status_code == 422
     assert "party size must be a whole number" in refused.text
+
+
+def test_reschedule_and_a_refused_booking_from_the_forms(
+    browserless: httpx.Client, restaurant: dict[str, Any], base_url: str
+) -> None:
+    rid = restaurant["id"]
+    sign_in(browserless, restaurant["api_keys"]["staff"])
+    token = csrf_of(browserless.get(f"/ops/{rid}/timeline", params={"date": DAY}))
+    made = browserless.post(
+        f"/ops/{rid}/bookings",
+        data={"csrf": token, "date": DAY, "time": "19:00", "party_size": "2", "name": "Ada", "phone": ""},
+    )
+    assert made.status_code == 303
+    booking_id = made.headers["location"].split("booking=")[1].split("&")[0]
+    moved = browserless.post(
+        f"/ops/{rid}/bookings/{booking_id}/reschedule",
+        data={"csrf": token, "date": DAY, "new_date": DAY, "new_time": "20:15", "new_party_size": "3"},
+    )
+    assert moved.status_code == 303
+    with client_for(base_url, restaurant["api_keys"]["staff"]) as staff:
+        booking = staff.get(f"/v1/restaurants/{rid}/bookings/{booking_id}").json()
+    assert (booking["start"][11:16], booking["party_size"]) == ("20:15", 3)
+
+    # Three four-tops cannot seat 40: the refusal is shown with its reason, nothing booked.
+    refused = browserless.post(
+        f"/ops/{rid}/bookings",
+        data={"csrf": token, "date": DAY, "time": "19:00", "party_size": "20", "name": "Big party"},
+    )
+    assert refused.status_code == 409
+    assert "Refused" in refused.text
+    assert "no table can take this party at that time" in refused.text
+    nameless = browserless.post(
+        f"/ops/{rid}/bookings", data={"csrf": token, "date": DAY, "time": "19:00", "party_size": "2", "name": ""}
+    )
+    assert nameless.status_code == 422
+    assert "name is required" in nameless.text
+    with client_for(base_url, restaurant["api_keys"]["staff"]) as staff:
+        assert [
+            b["guest"]["name"] for b in staff.get(f"/v1/restaurants/{rid}/bookings", params={"date": DAY}).json()
+        ] == ["Ada"]
