@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from seatwise.core.errors import InvalidVenue
-from seatwise.core.floor import COLUMNS, adjacency_lines, floor_layout, states_at
+from seatwise.core.floor import COLUMNS, adjacency_lines, floor_layout, states_at, zone_headings
 from seatwise.core.model import Busy, DayLedger, Shape
 from seatwise.core.venue_doc import normalise_document, parse_venue_document, venue_to_document
 from tests.conftest import small_venue
@@ -49,6 +49,9 @@ def test_positions_are_kept_and_the_others_are_laid_out_per_zone_without_overlap
     # Rows of COLUMNS tables in natural label order: T7 wraps to the second row.
     assert plan["T1"].position.y == plan[f"T{COLUMNS}"].position.y < plan["T7"].position.y
     assert plan["T1"].position.x < plan["T2"].position.x
+    headings = {h.zone: h for h in zone_headings(venue)}
+    assert headings["main"].y < plan["T1"].position.y
+    assert main_bottom < headings["bar"].y < plan["B2"].position.y
 
 
 def test_the_layout_does_not_depend_on_document_order() -> None:

@@ -24,7 +24,7 @@ def venue_with_pairs() -> dict[str, Any]:
     """Six four-tops in one zone (T1-T2 adjacent) and a two-top bar zone."""
     doc = small_venue(tables=6, seats=4, adjacency=[["T1", "T2"]], pacing={"max_covers_per_slot": 12})
     doc["zones"].append({"key": "bar", "name": "Bar"})
-    doc["tables"].append({"label": "B1", "zone": "bar", "seats": 2, "x": 40, "y": 300, "shape": "round"})
+    doc["tables"].append({"label": "B1", "zone": "bar", "seats": 2, "x": 40, "y": 20, "shape": "round"})
     return doc
 
 
@@ -146,7 +146,7 @@ def test_floor_plan_and_summary_show_the_night(
     expect(page.locator('g[data-table="T1"]')).to_have_attribute("data-state", "seated")
     expect(page.locator('g[data-table="B1"]')).to_have_attribute("data-state", "booked")
     expect(page.locator('g[data-table="T4"]')).to_have_attribute("data-state", "free")
-    expect(page.locator('g[data-table="B1"] ellipse')).to_have_count(1)  # its position: round at (40, 300)
+    expect(page.locator('g[data-table="B1"] ellipse')).to_have_count(1)  # its position: round at (40, 20)
     expect(page.locator('line[data-edge="T1-T2"]')).to_have_count(1)
     expect(page.locator('g[data-table="T1"]')).to_contain_text("Ada")
     screenshot(page, "ops-floor")
@@ -275,4 +275,17 @@ def test_sign_in_pages_pass_the_audit(page: Page, base_url: str) -> None:
     page.get_by_label("API key").fill(ADMIN_KEY)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_label("Restaurant id")).to_be_visible()
+    assert axe_serious(page) == []
+
+
+def test_today_has_a_now_line(page: Page, base_url: str, create_restaurant: Callable[..., dict[str, Any]]) -> None:
+    doc = small_venue(tables=2)
+    doc["timezone"] = "UTC"
+    morning = doc["policy"]["services"][0]
+    del morning["last_seating"]
+    doc["policy"]["services"].append({**morning, "name": "evening", "start": "12:00", "end": "00:00"})
+    morning.update(start="00:00", end="12:00")  # open around the clock: now is on the axis
+    restaurant = create_restaurant(doc)
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    expect(page.locator(".nowline")).to_have_count(2)  # one per table row, today by default
     assert axe_serious(page) == []

@@ -37,10 +37,20 @@ def _auto_size(table: Table) -> tuple[int, int, Shape]:
     return width, 60, Shape.RECT
 
 
-def floor_layout(venue: Venue) -> tuple[Placement, ...]:
-    """Every table's placement: its own position, else the automatic grid."""
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A zone's name above its automatic grid."""
+
+    zone: str
+    name: str
+    x: int
+    y: int
+
+
+def _layout(venue: Venue) -> tuple[list[Placement], list[Heading]]:
     placed = [t for t in venue.tables if t.position is not None]
     out = [Placement(t.label, t.zone, t.seats, t.position, False) for t in placed if t.position is not None]
+    headings = []
     top = max((p.position.y + p.position.height for p in out), default=0) + (MARGIN if out else 0)
     for zone in venue.zones:
         pending = sorted(
@@ -48,6 +58,7 @@ def floor_layout(venue: Venue) -> tuple[Placement, ...]:
         )
         if not pending:
             continue
+        headings.append(Heading(zone.key, zone.name, MARGIN, top + ZONE_GAP - 12))
         top += ZONE_GAP
         for i, table in enumerate(pending):
             row, col = divmod(i, COLUMNS)
@@ -57,7 +68,20 @@ def floor_layout(venue: Venue) -> tuple[Placement, ...]:
             out.append(Placement(table.label, table.zone, table.seats, Position(x, y, width, height, shape), True))
         rows = -(-len(pending) // COLUMNS)
         top += rows * CELL_HEIGHT
-    return tuple(sorted(out, key=lambda p: natural_key(p.label)))
+    return out, headings
+
+
+def floor_layout(venue: Venue) -> tuple[Placement, ...]:
+    """Every table's placement: its own position, else the automatic grid."""
+    placements, _ = _layout(venue)
+    return tuple(sorted(placements, key=lambda p: natural_key(p.label)))
+
+
+def zone_headings(venue: Venue) -> tuple[Heading, ...]:
+    """Where the automatic layout writes each zone's name (zones with no unplaced
+    table have none: their tables stand where the document put them)."""
+    _, headings = _layout(venue)
+    return tuple(headings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from seatwise.core.day_summary import BookingFacts, DaySummary, summarise_day
-from seatwise.core.floor import Placement, TableState, adjacency_lines, floor_layout, states_at
+from seatwise.core.floor import Heading, Placement, TableState, adjacency_lines, floor_layout, states_at, zone_headings
 from seatwise.core.model import DayLedger, Venue, natural_key
 from seatwise.core.timerules import (
     day_span,
@@ -196,6 +196,7 @@ class FloorPlan:
     tables: tuple[FloorTable, ...]
     lines: tuple[tuple[str, str], ...]  # adjacency, as label pairs
     zones: tuple[tuple[str, str], ...]  # (key, name)
+    headings: tuple[Heading, ...]  # zone names above the automatic layout
     width: int
     height: int
 
@@ -236,6 +237,7 @@ def floor_plan(db: Database, rid: str, day_text: str | None, time_text: str | No
         tables=tuple(tables),
         lines=adjacency_lines(venue),
         zones=tuple((z.key, z.name) for z in venue.zones),
+        headings=zone_headings(venue),
         width=width,
         height=height,
     )
