@@ -11,14 +11,14 @@ owner, that returns only the id (slugs are public: they are the page's address).
 The API role gets EXECUTE on it and nothing more.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
