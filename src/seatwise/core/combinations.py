@@ -93,9 +93,22 @@ def iter_combinations(
 
 # --- the search over classes of identical tables --------------------------------------
 
-# (overage, number of tables, scarcity, bits in natural order, mask): the planner's
-# ranking key of a table set, with its mask.
-Best = tuple[int, int, int, tuple[int, ...], int]
+# (overage, number of tables, scarcity, mask): the planner's ranking key of a table
+# set, its natural-order part (the sorted bits) kept as the mask; see `ranks_before`.
+Best = tuple[int, int, int, int]
+
+
+def ranks_before(a: Best, b: Best) -> bool:
+    """Whether `a` ranks strictly before `b` (the planner's ranking key, DESIGN §4).
+
+    With equal overage, table count and scarcity both sets have as many tables, and
+    the one with the lower sorted bits (natural label order) holds the lowest bit
+    of the two masks' difference: every smaller bit is in both or in neither.
+    """
+    if a[:3] != b[:3]:
+        return a[:3] < b[:3]
+    diff = a[3] ^ b[3]
+    return bool(diff & -diff & a[3])
 
 
 class WorkExceeded(Exception):
@@ -285,10 +298,9 @@ def best_combination(
         key = (seats - party, size, scar)
         if b is not None and key > b[:3]:
             return
-        mask = _members(zc, free, chosen)
-        bits = tuple(bits_of(mask))
-        if b is None or (*key, bits) < b[:4]:
-            state[0] = found = (*key, bits, mask)
+        found = (*key, _members(zc, free, chosen))
+        if b is None or ranks_before(found, b):
+            state[0] = found
             bound[:] = _bound(found, party, k)
 
     _walk(zc, counts, cand, mode, party, bound, leaf, tick)

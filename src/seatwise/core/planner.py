@@ -212,11 +212,11 @@ def best_plan(
     single = min(singles, key=lambda i: (index.seats[i], index.scarcity[i], i), default=None)
     best: Best | None = None
     if single is not None:
-        best = (index.seats[single] - party, 1, index.scarcity[single], (single,), 1 << single)
+        best = (index.seats[single] - party, 1, index.scarcity[single], 1 << single)
     k = _limit(venue, max_tables)
     for zc in index.classes:
         best = best_combination(zc, free, policy.adjacency_mode, k, party, policy.max_overage, best)
-    return None if best is None else _plan(index, best[4], party)
+    return None if best is None else _plan(index, best[3], party)
 
 
 def plan_exists_on(venue: Venue, party: int, busy: int, *, max_tables: int | None = None) -> bool:
