@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError
+from seatwise.core.errors import Forbidden, NotFound, Unauthenticated
 from seatwise.store import keys
 from seatwise.store.db import Database
 
@@ -54,28 +54,33 @@ class Principal:
     def may(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
 
+    @property
+    def label(self) -> str:
+        """Who did it, as events and confirmation records name them."""
+        return f"{self.role}:{self.key_id or '-'}"
 
-def unauthenticated(detail: str) -> SeatwiseError:
-    return SeatwiseError(detail, code=ErrorCode.UNAUTHENTICATED)
+
+# The principal of work the system does by itself (jobs, the CLI).
+SYSTEM = Principal("admin", None, None)
 
 
 def authenticate(db: Database, admin_key: str, authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
-        raise unauthenticated("send 'Authorization: Bearer <api key>'")
+        raise Unauthenticated("send 'Authorization: Bearer <api key>'")
     token = authorization.removeprefix("Bearer ").strip()
     if hmac.compare_digest(token.encode(), admin_key.encode()):
         return Principal("admin", None, None)
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "sw":
-        raise unauthenticated("unknown API key")
+        raise Unauthenticated("unknown API key")
     try:
         rid = str(uuid.UUID(hex=parts[1]))
     except ValueError:
-        raise unauthenticated("unknown API key") from None
+        raise Unauthenticated("unknown API key") from None
     with db.autocommit() as conn:  # one statement, one round trip, on every request
         row = keys.find_key(conn, rid, token)
     if row is None or row["revoked_at"] is not None:
-        raise unauthenticated("unknown or revoked API key")
+        raise Unauthenticated("unknown or revoked API key")
     return Principal(row["role"], rid, row["id"])
 
 
@@ -84,10 +89,7 @@ def authorize(principal: Principal, rid: str, permission: Permission) -> None:
     if principal.role != "admin" and principal.restaurant_id != rid:
         raise NotFound("no such restaurant")
     if not principal.may(permission):
-        raise SeatwiseError(
-            f"a {principal.role} key may not {permission.value.replace('_', ' ')}",
-            code=ErrorCode.FORBIDDEN,
-        )
+        raise Forbidden(f"a {principal.role} key may not {permission.value.replace('_', ' ')}")
 
 
 def authorize_booking_action(principal: Principal, rid: str, action: str) -> bool:
@@ -102,4 +104,4 @@ def authorize_booking_action(principal: Principal, rid: str, action: str) -> boo
 
 def require_admin(principal: Principal) -> None:
     if principal.role != "admin":
-        raise SeatwiseError("only the platform admin key may do this", code=ErrorCode.FORBIDDEN)
+        raise Forbidden("only the platform admin key may do this")

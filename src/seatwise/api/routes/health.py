@@ -10,14 +10,16 @@ from seatwise.api.deps import RuntimeDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="getHealth")
 def healthz(rt: RuntimeDep) -> dict[str, Any]:
     with rt.db.pool.connection() as conn:
         conn.execute("SELECT 1")
     return {"status": "ok", "database": "ok"}
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics", operation_id="getMetrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
+)
 def prometheus_metrics() -> Response:
     """Prometheus exposition of this worker's counters (no key needed)."""
     body, content_type = metrics.render()
