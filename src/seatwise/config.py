@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # About 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h: the waits before attempts 2..8.
 WEBHOOK_BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 10800.0)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from seatwise.services.webhooks import RelayStats
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -56,5 +58,23 @@ class MetricsMiddleware:
             LATENCY.labels(template, method).observe(time.perf_counter() - started)
 
 
-def render() -> tuple[bytes, str]:
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+def relay_backlog(stats: RelayStats) -> bytes:
+    """The relay's backlog as gauges, read from the database at scrape time: true for
+    the whole deployment, whichever process is scraped and wherever the workers run."""
+    registry = CollectorRegistry()
+    Gauge(
+        "seatwise_outbox_oldest_undelivered_seconds",
+        "Age of the oldest event not yet relayed or still being delivered (0: none)",
+        registry=registry,
+    ).set(max(stats.oldest_unrelayed_seconds, stats.oldest_undelivered_seconds))
+    backlog = Gauge("seatwise_webhook_deliveries", "Webhook deliveries by current state", ["state"], registry=registry)
+    for state, n in (("pending", stats.pending), ("retrying", stats.retrying), ("dead", stats.dead)):
+        backlog.labels(state).set(n)
+    return generate_latest(registry)
+
+
+def render(stats: RelayStats | None = None) -> tuple[bytes, str]:
+    body = generate_latest(REGISTRY)
+    if stats is not None:
+        body += relay_backlog(stats)
+    return body, CONTENT_TYPE_LATEST

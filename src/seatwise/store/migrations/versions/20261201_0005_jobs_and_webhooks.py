@@ -289,6 +289,8 @@ def upgrade() -> None:
     # The raw psycopg connection of this migration's transaction: procrastinate's SQL
     # is run as shipped (no bind-parameter parsing of its text).
     driver = op.get_bind().connection.driver_connection
+    if driver is None:
+        raise RuntimeError("no DBAPI connection under the migration")
     driver.execute(_procrastinate_schema())
     driver.execute(SCHEMA)
     for statement in _grants():
@@ -310,6 +312,7 @@ def downgrade() -> None:
         "outbox_relayed_by_age",
     ):
         op.execute(f"DROP INDEX IF EXISTS {index}")
-    for table in ("procrastinate_events", "procrastinate_periodic_defers", "procrastinate_jobs", "procrastinate_workers"):
-        op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
-    op.execute("DROP TYPE IF EXISTS procrastinate_job_to_defer_v1, procrastinate_job_event_type, procrastinate_job_status")
+    for table in ("events", "periodic_defers", "jobs", "workers"):
+        op.execute(f"DROP TABLE IF EXISTS procrastinate_{table} CASCADE")
+    for kind in ("job_to_defer_v1", "job_event_type", "job_status"):
+        op.execute(f"DROP TYPE IF EXISTS procrastinate_{kind} CASCADE")
