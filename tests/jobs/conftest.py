@@ -160,7 +160,7 @@ def receiver() -> Iterator[Receiver]:
             self.send_header("content-length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        def log_message(self, format: str, *args: Any) -> None:
             del format, args  # quiet
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -41,7 +41,8 @@ def _state(owner_url: str, rid: str) -> dict[str, Any]:
             "SELECT coalesce(sum(covers), 0), coalesce(sum(parties), 0) FROM pacing_usage WHERE restaurant_id = %s",
             [rid],
         ).fetchone()
-    assert held is not None and covers is not None
+    assert held is not None
+    assert covers is not None
     return {"expired_events": expired, "holds": holds, "held_rows": held[0], "pacing": tuple(covers)}
 
 
