@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -133,6 +134,9 @@ def serve(
         child = spawn(settings)
         typer.echo(f"worker pid {child.pid}")
     sys.stdout.flush()
+    # uvicorn shuts down on SIGTERM, then re-raises it under the previous handler: this
+    # one, so the `finally` below stops the worker and the exit is clean.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(
             "seatwise.api.main:app_from_env",

@@ -10,6 +10,7 @@ periodic tick once across them, and every job is safe to run concurrently anyway
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -126,4 +127,12 @@ def spawn(settings: Settings) -> subprocess.Popen[bytes]:
     metrics on the API port + 1 unless SEATWISE_WORKER_METRICS_PORT says otherwise."""
     env = dict(os.environ)
     env.setdefault("SEATWISE_WORKER_METRICS_PORT", str(settings.port + 1))
-    return subprocess.Popen([sys.executable, "-m", "seatwise.cli", "worker"], env=env)
+    preexec = _die_with_parent if sys.platform == "linux" else None  # one prctl call: safe before exec
+    return subprocess.Popen([sys.executable, "-m", "seatwise.cli", "worker"], env=env, preexec_fn=preexec)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies, even by SIGKILL, so a
+    killed `seatwise serve` never leaves its worker behind."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
