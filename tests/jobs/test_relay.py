@@ -288,3 +288,4 @@ def test_metrics_show_the_relay_backlog(jobs_base_url: str) -> None:
     text = httpx.get(f"{jobs_base_url}/metrics").text
     assert "seatwise_outbox_oldest_undelivered_seconds" in text
     assert 'seatwise_webhook_deliveries{state="dead"}' in text
+    assert "\nseatwise_holds_stuck " in text

@@ -1,9 +1,11 @@
-"""The worker's Prometheus metrics (names start with `seatwise_`).
+"""The worker's Prometheus metrics (names start with `seatwise_`), on the process's
+one registry (`seatwise.telemetry`).
 
 Counters live in the process that did the work, like the API's: a worker serves its
-own on `SEATWISE_WORKER_METRICS_PORT` (`seatwise serve` gives its worker the API port
-+ 1). The relay's backlog (oldest undelivered event, deliveries by state) is
-cluster-wide and read from the database at scrape time by the API's `/metrics`.
+registry on `SEATWISE_WORKER_METRICS_PORT` (`seatwise serve` gives its worker the API
+port + 1). The jobs' backlog (oldest undelivered event, deliveries by state, stuck
+holds) is deployment-wide and read from the database at scrape time by the API's
+`/metrics`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram, start_http_server
 
-REGISTRY = CollectorRegistry()
+from seatwise.telemetry import REGISTRY
+
 JOB_RUNS = Counter("seatwise_job_runs_total", "Job runs by job", ["job"], registry=REGISTRY)
 JOB_FAILURES = Counter("seatwise_job_failures_total", "Job runs that raised, by job", ["job"], registry=REGISTRY)
 JOB_ROWS = Counter(

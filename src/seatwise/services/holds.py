@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from seatwise import telemetry
 from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, TableConflict
 from seatwise.core.events import EventType
 from seatwise.core.model import Venue
@@ -94,7 +95,9 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
         emit(conn, rid, EventType.HOLD_CREATED, hold)
         return hold
 
-    return db.run(rid, use_case, pipeline=True)
+    hold = db.run(rid, use_case, pipeline=True)
+    telemetry.HOLDS_CREATED.inc()
+    return hold
 
 
 def release_hold(db: Database, rid: str, hold_id: str) -> None:
@@ -188,4 +191,7 @@ def confirm_hold(
         emit(conn, rid, EventType.BOOKING_CREATED, booking)
         return booking, True
 
-    return db.run(rid, use_case)
+    booking, created = db.run(rid, use_case)
+    if created:
+        telemetry.BOOKINGS_CREATED.labels("hold", actor.role).inc()
+    return booking, created

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from seatwise import telemetry
 from seatwise.core.events import EventType
 from seatwise.services.common import emit, pacing_of_slot
 from seatwise.services.results import hold_of
@@ -29,6 +30,17 @@ PRUNE_BATCH = 1000
 CONFIRMATION_RETENTION = timedelta(days=30)
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 OUTBOX_RETENTION = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the jobs have not caught up with, across tenants (aggregates only)."""
+
+    oldest_undelivered_seconds: float  # the oldest event not relayed or still being delivered; 0: none
+    pending: int  # deliveries not attempted yet
+    retrying: int
+    dead: int
+    stuck_holds: int  # expired holds past the grace period and still stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +75,20 @@ class PruneResult:
         return self.confirmations + self.idempotency_keys + self.outbox_events
 
 
+def backlog(db: Database) -> Backlog:
+    with db.autocommit() as conn:
+        row = maintenance.backlog_stats(conn, HOLD_GRACE)
+    return Backlog(
+        oldest_undelivered_seconds=max(
+            float(row.get("oldest_unrelayed_seconds") or 0.0), float(row.get("oldest_undelivered_seconds") or 0.0)
+        ),
+        pending=int(row.get("pending") or 0),
+        retrying=int(row.get("retrying") or 0),
+        dead=int(row.get("dead") or 0),
+        stuck_holds=int(row.get("stuck_holds") or 0),
+    )
+
+
 def sweep_holds(jobs: Database, db: Database, now: datetime, *, grace: timedelta = HOLD_GRACE) -> SweepResult:
     """Announce every expired hold once (`hold.expired`), and delete those expired for
     longer than `grace`, giving back any pacing they still count.
@@ -89,6 +115,7 @@ def _sweep_restaurant(conn: Conn, *, rid: str, now: datetime, grace: timedelta) 
         for row in due:
             emit(conn, rid, EventType.HOLD_EXPIRED, hold_of(venue, row))
         maintenance.mark_announced(conn, rid, [row["id"] for row in due])
+        telemetry.HOLDS_EXPIRED.inc(len(due))  # counted even if this attempt rolls back: rare, and only high
     stale = maintenance.holds_past_grace(conn, rid, now - grace)
     if not stale:
         return len(due), 0

@@ -99,17 +99,6 @@ class RelayPass:
 
 
 @dataclass(frozen=True, slots=True)
-class RelayStats:
-    """The relay's backlog, across tenants (aggregates only)."""
-
-    oldest_unrelayed_seconds: float  # 0 when none
-    oldest_undelivered_seconds: float  # 0 when none
-    pending: int
-    retrying: int
-    dead: int
-
-
-@dataclass(frozen=True, slots=True)
 class WebhookRequest:
     url: str
     events: Sequence[str]
@@ -246,18 +235,6 @@ def deliveries(db: Database, rid: str, webhook_id: str, limit: int = RECENT_ATTE
         ]
 
     return db.run(rid, use_case)
-
-
-def relay_stats(db: Database) -> RelayStats:
-    with db.autocommit() as conn:
-        row = repo.relay_stats(conn)
-    return RelayStats(
-        oldest_unrelayed_seconds=float(row.get("oldest_unrelayed_seconds") or 0.0),
-        oldest_undelivered_seconds=float(row.get("oldest_undelivered_seconds") or 0.0),
-        pending=int(row.get("pending") or 0),
-        retrying=int(row.get("retrying") or 0),
-        dead=int(row.get("dead") or 0),
-    )
 
 
 # --- delivery -------------------------------------------------------------------------

@@ -118,8 +118,3 @@ def claim_deliveries(conn: Conn, batch_size: int, lease: timedelta, max_attempts
            FROM seatwise_claim_deliveries(%s, %s, %s)""",
         [batch_size, lease, max_attempts],
     ).fetchall()
-
-
-def relay_stats(conn: Conn) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM seatwise_relay_stats()").fetchone()
-    return dict(row) if row else {}

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 
 from seatwise.api import metrics
 from seatwise.api.deps import RuntimeDep
-from seatwise.services import webhooks
+from seatwise.services import jobs
 
 _log = logging.getLogger(__name__)
 
@@ -25,12 +25,12 @@ def healthz(rt: RuntimeDep) -> dict[str, Any]:
     "/metrics", operation_id="getMetrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
 )
 def prometheus_metrics(rt: RuntimeDep) -> Response:
-    """Prometheus exposition of this process's counters and the relay's backlog (no key
-    needed). The backlog is left out while the database is unreachable."""
+    """Prometheus exposition of this process's counters and the jobs' backlog (no key
+    needed; the backlog is left out while the database is unreachable)."""
     try:
-        stats = webhooks.relay_stats(rt.db)
+        backlog = jobs.backlog(rt.db)
     except Exception:  # the database is down: still answer with this process's counters
-        _log.warning("relay backlog not available for /metrics", exc_info=True)
-        stats = None
-    body, content_type = metrics.render(stats)
+        _log.warning("the jobs' backlog is not available for /metrics", exc_info=True)
+        backlog = None
+    body, content_type = metrics.render(backlog)
     return Response(body, media_type=content_type)

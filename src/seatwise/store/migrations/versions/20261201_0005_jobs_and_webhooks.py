@@ -226,10 +226,10 @@ AS $$
     JOIN outbox o ON o.restaurant_id = c.restaurant_id AND o.id = c.event_id
 $$;
 
--- Aggregates for /metrics: no tenant rows, only counts and an age.
-CREATE FUNCTION seatwise_relay_stats()
+-- Aggregates for /metrics: no tenant rows, only counts and ages.
+CREATE FUNCTION seatwise_backlog_stats(p_hold_grace interval)
     RETURNS TABLE (oldest_unrelayed_seconds double precision, oldest_undelivered_seconds double precision,
-                   pending integer, retrying integer, dead integer)
+                   pending integer, retrying integer, dead integer, stuck_holds integer)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
     SELECT
@@ -240,7 +240,8 @@ AS $$
          WHERE d.status IN ('pending', 'retrying')),
         (SELECT count(*)::integer FROM webhook_deliveries WHERE status = 'pending'),
         (SELECT count(*)::integer FROM webhook_deliveries WHERE status = 'retrying'),
-        (SELECT count(*)::integer FROM webhook_deliveries WHERE status = 'dead')
+        (SELECT count(*)::integer FROM webhook_deliveries WHERE status = 'dead'),
+        (SELECT count(*)::integer FROM holds WHERE expires_at < now() - p_hold_grace)
 $$;
 """
 
@@ -252,7 +253,7 @@ JOB_FUNCTIONS = (
     "seatwise_prune_outbox(timestamptz, integer)",
     "seatwise_fanout_outbox(integer)",
     "seatwise_claim_deliveries(integer, interval, integer)",
-    "seatwise_relay_stats()",
+    "seatwise_backlog_stats(interval)",
 )
 WEBHOOK_TABLES = ("webhooks", "webhook_deliveries", "webhook_attempts")
 
@@ -265,8 +266,8 @@ def _grants() -> list[str]:
     statements = []
     for fn in JOB_FUNCTIONS:
         statements += [f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC", f"GRANT EXECUTE ON FUNCTION {fn} TO {JOBS_ROLE}"]
-    # The API reads the relay's aggregate health for /metrics; nothing else of these.
-    statements.append("GRANT EXECUTE ON FUNCTION seatwise_relay_stats() TO seatwise_app")
+    # The API reads the jobs' aggregate backlog for /metrics; nothing else of these.
+    statements.append("GRANT EXECUTE ON FUNCTION seatwise_backlog_stats(interval) TO seatwise_app")
     for table in WEBHOOK_TABLES:
         statements += [
             f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
