@@ -9,7 +9,7 @@ one transaction, committed before any HTTP request is made).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -58,47 +58,30 @@ def recent_attempts(conn: Conn, rid: str, webhook_id: str, limit: int) -> list[d
     ).fetchall()
 
 
-def record_attempt(
-    conn: Conn,
-    rid: str,
-    *,
-    webhook_id: str,
-    event_id: int,
-    event_type: str,
-    attempt: int,
-    status: str,
-    next_attempt_at: datetime,
-    response_status: int | None,
-    error: str | None,
-    duration_ms: int,
-) -> None:
-    """Log an attempt and move its delivery on. The delivery changes only while it is
-    still at this attempt (a worker whose lease ran out does not overwrite a newer one);
-    nothing is written when the webhook was deleted meanwhile."""
-    conn.execute(
-        """UPDATE webhook_deliveries SET status = %s, next_attempt_at = %s, updated_at = now()
-           WHERE restaurant_id = %s AND webhook_id = %s AND event_id = %s AND attempts = %s""",
-        [status, next_attempt_at, rid, webhook_id, event_id, attempt],
-    )
-    conn.execute(
-        """INSERT INTO webhook_attempts (restaurant_id, webhook_id, event_id, event_type, attempt, status,
-               response_status, error, duration_ms)
-           SELECT %(rid)s, %(webhook)s, %(event)s, %(type)s, %(attempt)s, %(status)s, %(response)s, %(error)s,
-                  %(ms)s
-           WHERE EXISTS (SELECT FROM webhook_deliveries
-                         WHERE restaurant_id = %(rid)s AND webhook_id = %(webhook)s AND event_id = %(event)s)""",
-        {
-            "rid": rid,
-            "webhook": webhook_id,
-            "event": event_id,
-            "type": event_type,
-            "attempt": attempt,
-            "status": status,
-            "response": response_status,
-            "error": error,
-            "ms": duration_ms,
-        },
-    )
+def record_attempts(conn: Conn, rid: str, attempts: Sequence[dict[str, Any]]) -> None:
+    """Log attempts made and move their deliveries on, each attempt a dict of `webhook`,
+    `event`, `type`, `attempt`, `status`, `next_at`, `response`, `error`, `ms`.
+
+    A delivery changes only while it is still at that attempt (a relay whose lease ran
+    out does not overwrite a newer one); nothing is written for a webhook deleted
+    meanwhile. executemany sends each statement's rows in one pipeline."""
+    rows = [{"rid": rid, **a} for a in attempts]
+    with conn.cursor() as cur:
+        cur.executemany(
+            """UPDATE webhook_deliveries SET status = %(status)s, next_attempt_at = %(next_at)s, updated_at = now()
+               WHERE restaurant_id = %(rid)s AND webhook_id = %(webhook)s AND event_id = %(event)s
+                 AND attempts = %(attempt)s""",
+            rows,
+        )
+        cur.executemany(
+            """INSERT INTO webhook_attempts (restaurant_id, webhook_id, event_id, event_type, attempt, status,
+                   response_status, error, duration_ms)
+               SELECT %(rid)s, %(webhook)s, %(event)s, %(type)s, %(attempt)s, %(status)s, %(response)s,
+                      %(error)s, %(ms)s
+               WHERE EXISTS (SELECT FROM webhook_deliveries
+                             WHERE restaurant_id = %(rid)s AND webhook_id = %(webhook)s AND event_id = %(event)s)""",
+            rows,
+        )
 
 
 # --- cross-tenant (the workers' role, autocommit) -------------------------------------
