@@ -123,12 +123,12 @@ def relay_until_signalled(rt: Runtime) -> None:
 
 
 def spawn(settings: Settings) -> subprocess.Popen[bytes]:
-    """Start `seatwise worker` as a child process (what `seatwise serve` does), its
-    metrics on the API port + 1 unless SEATWISE_WORKER_METRICS_PORT says otherwise."""
-    env = dict(os.environ)
-    env.setdefault("SEATWISE_WORKER_METRICS_PORT", str(settings.port + 1))
+    """Start `seatwise worker` as a child process (what `seatwise serve` does), with the
+    same environment, its metrics on the API port + 1 unless configured otherwise."""
+    port = settings.worker_metrics_port or settings.port + 1
     preexec = _die_with_parent if sys.platform == "linux" else None  # one prctl call: safe before exec
-    return subprocess.Popen([sys.executable, "-m", "seatwise.cli", "worker"], env=env, preexec_fn=preexec)
+    command = [sys.executable, "-m", "seatwise.cli", "worker", "--metrics-port", str(port)]
+    return subprocess.Popen(command, preexec_fn=preexec)  # noqa: S603 - our own program, fixed arguments
 
 
 def _die_with_parent() -> None:
