@@ -54,6 +54,7 @@ def test_targets() -> None:
         "/a/b?x=1",
         "hooks.example.com",
     )
+    assert rules.parse_target("https://\u00e9t\u00e9.example/", allow_private=False).host == "xn--t-9fab.example"
     t = rules.parse_target("http://[::1]:8080", allow_private=True)
     assert (t.host, t.port, t.path, t.host_header) == ("::1", 8080, "/", "[::1]:8080")
     for url in (
@@ -63,6 +64,10 @@ def test_targets() -> None:
         "https://hooks.example.com/#f",
         "https:///x",
         "https://[::1/",
+        "https://a..b/",
+        "https://a b/",
+        "https://-a.example/",
+        "https://" + "a" * 64 + ".example/",
     ):
         with pytest.raises(UnsafeWebhookUrl):
             rules.parse_target(url, allow_private=False)

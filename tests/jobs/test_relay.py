@@ -237,6 +237,8 @@ def test_private_addresses_are_refused_without_the_setting(
             "https://0.0.0.0/x",
             "https://user:pw@hooks.example.com/x",
             "ftp://hooks.example.com/x",
+            "https://a..b/x",
+            "https://0x7f000001/x",
             "not a url",
         ):
             refused = staff.post(base, json={"url": url, "events": ["*"]})

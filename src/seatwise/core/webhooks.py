@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -61,7 +62,7 @@ def parse_target(url: str, *, allow_private: bool) -> Target:
         raise UnsafeWebhookUrl("the URL may not carry credentials")
     if parts.fragment:
         raise UnsafeWebhookUrl("the URL may not have a fragment")
-    host = parts.hostname.rstrip(".").lower()
+    host = _host_name(parts.hostname)
     if not allow_private and (host == "localhost" or host.endswith(".localhost")):
         raise UnsafeWebhookUrl("the URL points at this machine")
     literal = ip_literal(host)
@@ -69,6 +70,23 @@ def parse_target(url: str, *, allow_private: bool) -> Target:
         raise UnsafeWebhookUrl(f"{literal} is not a public address")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path)
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _host_name(raw: str) -> str:
+    """An IP literal as is, or a host name in its ASCII (IDNA) form; else refused."""
+    host = raw.rstrip(".").lower()
+    if ip_literal(host) is not None:
+        return host
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise UnsafeWebhookUrl(f"{raw!r} is not a valid host name") from None
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in ascii_host.split(".")):
+        raise UnsafeWebhookUrl(f"{raw!r} is not a valid host name")
+    return ascii_host
 
 
 def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -152,7 +152,7 @@ def resolve_target(target: rules.Target, *, allow_private: bool, resolve: Resolv
     else:
         try:
             addresses = list(resolve(target.host, target.port))
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise UnsafeWebhookUrl(f"{target.host} does not resolve: {exc}") from None
     if not addresses:
         raise UnsafeWebhookUrl(f"{target.host} does not resolve")
