@@ -36,6 +36,7 @@ class Settings:
     sweep_interval_seconds: int = 60
     relay_poll_seconds: float = 0.5
     worker_metrics_port: int | None = None  # the worker's own /metrics; off when None
+    session_secret: str | None = None  # signs dashboard cookies; generated into data_dir when None
 
     @property
     def pgdata(self) -> Path:
@@ -61,6 +62,7 @@ ENV_VARS: Mapping[str, str] = {
     "sweep_interval_seconds": "SEATWISE_SWEEP_INTERVAL_SECONDS",
     "relay_poll_seconds": "SEATWISE_RELAY_POLL_SECONDS",
     "worker_metrics_port": "SEATWISE_WORKER_METRICS_PORT",
+    "session_secret": "SEATWISE_SESSION_SECRET",
 }
 
 
@@ -149,4 +151,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sweep_interval_seconds=_integer(env, "sweep_interval_seconds", 60, 1, 86400),
         relay_poll_seconds=_seconds(env, "relay_poll_seconds", 0.5, 0.01, 60.0),
         worker_metrics_port=_integer(env, "worker_metrics_port", 0, 0, 65535) or None,
+        session_secret=text("session_secret"),
     )

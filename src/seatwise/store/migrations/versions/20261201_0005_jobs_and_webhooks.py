@@ -14,7 +14,7 @@
   key the database never sees).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0007
 Create Date: 2026-12-01
 """
 
@@ -23,7 +23,7 @@ from importlib import resources
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0007"  # re-chained after main's 0006, 0007
 branch_labels = None
 depends_on = None
 
