@@ -137,6 +137,7 @@ def serve(
 
     from seatwise import runtime
     from seatwise.api.protocol import NoDelayHttpToolsProtocol
+    from seatwise.logs import uvicorn_log_config
 
     settings = _settings()
     started = time.perf_counter()
@@ -171,8 +172,8 @@ def serve(
             workers=workers,
             http=NoDelayHttpToolsProtocol,
             loop="uvloop",
-            log_level="warning",
-            access_log=False,
+            log_config=uvicorn_log_config(settings.log_level),
+            access_log=False,  # seatwise.access writes one JSON line per request instead
         )
     finally:
         if child is not None:
@@ -189,8 +190,10 @@ def worker_command(
 
     from seatwise import runtime
     from seatwise.jobs import worker
+    from seatwise.logs import configure
 
     settings = _settings()
+    configure(settings.log_level)  # JSON lines, procrastinate's included
     if metrics_port is not None:
         settings = replace(settings, worker_metrics_port=metrics_port)
     rt = runtime.start(settings, pool_size=4)

@@ -37,6 +37,7 @@ class Settings:
     relay_poll_seconds: float = 0.5
     worker_metrics_port: int | None = None  # the worker's own /metrics; off when None
     session_secret: str | None = None  # signs dashboard cookies; generated into data_dir when None
+    log_level: str = "INFO"  # INFO logs one JSON line per request; WARNING only problems
 
     @property
     def pgdata(self) -> Path:
@@ -63,7 +64,9 @@ ENV_VARS: Mapping[str, str] = {
     "relay_poll_seconds": "SEATWISE_RELAY_POLL_SECONDS",
     "worker_metrics_port": "SEATWISE_WORKER_METRICS_PORT",
     "session_secret": "SEATWISE_SESSION_SECRET",
+    "log_level": "SEATWISE_LOG_LEVEL",
 }
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class InvalidSetting(ValueError):
@@ -152,4 +155,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         relay_poll_seconds=_seconds(env, "relay_poll_seconds", 0.5, 0.01, 60.0),
         worker_metrics_port=_integer(env, "worker_metrics_port", 0, 0, 65535) or None,
         session_secret=text("session_secret"),
+        log_level=_log_level(text("log_level")),
     )
+
+
+def _log_level(raw: str | None) -> str:
+    level = (raw or "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        raise InvalidSetting(f"{ENV_VARS['log_level']} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
