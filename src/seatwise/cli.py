@@ -104,13 +104,15 @@ def _load_demo(rt: Runtime) -> dict[str, object]:
 @app.command()
 def serve(
     demo: Annotated[bool, typer.Option(help="load examples/demo-bistro.yaml once")] = False,
-    workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="worker processes; a crashed one is replaced while the others serve")
+    ] = 2,
 ) -> None:
     """Start the database, migrate, (load the demo,) and serve the API and dashboard."""
     import uvicorn
 
     from seatwise import runtime
-    from seatwise.api.protocol import NoDelayHttpToolsProtocol
+    from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
 
     settings = load_settings()
     started = time.perf_counter()
@@ -133,6 +135,7 @@ def serve(
         loop="uvloop",
         log_level="warning",
         access_log=False,
+        **SERVER_OPTIONS,
     )
 
 

@@ -35,6 +35,9 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    START_IN_PAST = "START_IN_PAST"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -159,6 +162,23 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         "Method not allowed",
         "The path exists but does not accept this HTTP method.",
     ),
+    ErrorCode.START_IN_PAST: (
+        422,
+        "Start in the past",
+        "A hold, or a booking by a channel key, starts before now; staff may record a booking up to 12 hours back.",
+    ),
+    ErrorCode.PAYLOAD_TOO_LARGE: (
+        413,
+        "Payload too large",
+        "The request body is over 1 MiB; it was refused before being read whole or parsed.",
+    ),
+    ErrorCode.DATABASE_UNAVAILABLE: (
+        503,
+        "Database unavailable",
+        "The database could not be reached within the bound (about 2 s), or the connection was lost while the "
+        "request ran; nothing is promised about a write whose commit was cut off, so replay it with the same "
+        "`Idempotency-Key`. `Retry-After` says when to try again.",
+    ),
     ErrorCode.INTERNAL_ERROR: (
         500,
         "Internal error",
@@ -243,3 +263,18 @@ class NotFound(SeatwiseError):
 
 class Busy(SeatwiseError):
     code = ErrorCode.BUSY
+
+
+class StartInPast(SeatwiseError):
+    code = ErrorCode.START_IN_PAST
+
+
+class PayloadTooLarge(SeatwiseError):
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class DatabaseUnavailable(SeatwiseError):
+    """The database did not answer: a 503 with `Retry-After` (seconds)."""
+
+    code = ErrorCode.DATABASE_UNAVAILABLE
+    retry_after = 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import select
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -18,9 +19,9 @@ from typing import TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from seatwise.core.errors import Busy
+from seatwise.core.errors import Busy, DatabaseUnavailable
 
 T = TypeVar("T")
 
@@ -47,8 +48,38 @@ RETRYABLE = (
 )
 
 
+# Outage bounds (DESIGN §7: a 503 within 2 s while the database is unreachable).
+CONNECT_TIMEOUT = 2  # seconds, libpq's minimum; only the pool's background workers connect
+POOL_WAIT = 1.0  # how long a request waits for a pooled connection
+POOL_WAIT_WHILE_DOWN = 0.25  # ... once the last attempt found the database unreachable
+# The pool gives up a reconnection attempt after this long and tries again at the
+# next request, so its backoff never grows past ~1 s: recovery is quick after any outage.
+RECONNECT_TIMEOUT = 1.0
+
+
 class Conflict(Exception):
     """Raised inside a use case to ask for a re-plan (the database said no)."""
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """A failure of the database or the connection to it, not of the statement."""
+    if isinstance(exc, RETRYABLE):
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout)
+
+
+def check_alive(conn: psycopg.Connection[dict[str, object]]) -> None:
+    """The pool's check before handing a connection out: a broken one is discarded.
+
+    An idle connection has nothing to read unless the server closed it (an EOF) or
+    sent it a message (a termination notice): only then is a round trip spent on a
+    real check, so a healthy checkout costs no statement.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("connection closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
 
 
 class Database:
@@ -58,14 +89,41 @@ class Database:
             app_url,
             min_size=min_size,
             max_size=max_size,
-            kwargs={"row_factory": dict_row, "autocommit": False},
+            kwargs={"row_factory": dict_row, "autocommit": False, "connect_timeout": CONNECT_TIMEOUT},
             configure=_configure,
+            check=check_alive,
+            timeout=POOL_WAIT,
+            reconnect_timeout=RECONNECT_TIMEOUT,
             open=True,
         )
         self.pool.wait(timeout=30)
+        self.down = False  # the last attempt could not reach the database
 
     def close(self) -> None:
         self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[dict[str, object]]]:
+        """A pooled connection, or `DatabaseUnavailable` within the bound.
+
+        A failure of the connection itself (server gone, connection cut, even at
+        COMMIT: the outcome is then unknown) is `DatabaseUnavailable` too, never
+        retried here; a client replays a write with its `Idempotency-Key`.
+        """
+        try:
+            with self.pool.connection(timeout=POOL_WAIT_WHILE_DOWN if self.down else POOL_WAIT) as conn:
+                self.down = False
+                yield conn
+        except Exception as exc:
+            if not _unavailable(exc):
+                raise
+            self.down = isinstance(exc, PoolTimeout) or self.down
+            raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
+
+    def ping(self) -> None:
+        """One round trip, or `DatabaseUnavailable` (readiness)."""
+        with self.autocommit() as conn:
+            conn.execute("SELECT 1")
 
     @contextmanager
     def tenant(self, restaurant_id: str, *, pipeline: bool = False) -> Iterator[psycopg.Connection[dict[str, object]]]:
@@ -76,7 +134,7 @@ class Database:
         network round trips. Errors then surface at the next fetch or at commit, and
         `rowcount` is only meaningful after a fetch.
         """
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             with conn.pipeline() if pipeline else nullcontext(), conn.transaction():
                 conn.execute("SELECT set_config('seatwise.restaurant_id', %s, true)", [restaurant_id])
                 yield conn
@@ -88,7 +146,7 @@ class Database:
         For self-contained statements that set their own tenant (see
         `seatwise_api_key`): one round trip, no BEGIN/COMMIT.
         """
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             conn.autocommit = True
             try:
                 yield conn
