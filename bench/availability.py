@@ -43,7 +43,7 @@ from seatwise.core.model import PacingUsage
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
 from seatwise.core.timerules import booking_window, day_slots, day_span
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import ledger
 from seatwise.store.db import Database
 

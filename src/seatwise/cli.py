@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from seatwise.config import load_settings
-from seatwise.core.errors import ErrorCode, SeatwiseError
+from seatwise.core.errors import SeatwiseError, SlugTaken
+from seatwise.services.results import to_json
 
 if TYPE_CHECKING:
     from seatwise.runtime import Runtime
@@ -52,7 +53,7 @@ def venue_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
 
     rt = runtime.start(load_settings(), pool_size=2)
     try:
-        created = restaurants.create_restaurant(rt.db, load_document_text(file.read_text()))
+        created = to_json(restaurants.create_restaurant(rt.db, load_document_text(file.read_text())))
     except SeatwiseError as exc:
         _fail(exc)
     finally:
@@ -88,10 +89,8 @@ def _load_demo(rt: Runtime) -> dict[str, object]:
 
     saved = rt.settings.data_dir / "demo-restaurant.json"
     try:
-        created = restaurants.create_restaurant(rt.db, load_document_text(DEMO.read_text()))
-    except SeatwiseError as exc:
-        if exc.code is not ErrorCode.SLUG_TAKEN:
-            raise
+        created: dict[str, object] = to_json(restaurants.create_restaurant(rt.db, load_document_text(DEMO.read_text())))
+    except SlugTaken:
         if saved.exists():
             loaded: dict[str, object] = json.loads(saved.read_text())
             return loaded

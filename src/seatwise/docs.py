@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from seatwise.core.errors import ERROR_CATALOGUE, ErrorCode, SeatwiseError
+from seatwise.core.errors import ERROR_CATALOGUE, CapacityExceeded, ErrorCode
 
 HEADER = """\
 # Error codes
@@ -36,11 +36,7 @@ may succeed); 422 means the request can never succeed as written.
 
 
 def errors_markdown() -> str:
-    example = SeatwiseError(
-        "no table can take this party at that time",
-        code=ErrorCode.CAPACITY_EXCEEDED,
-        alternatives=["18:30", "20:45"],
-    ).problem()
+    example = CapacityExceeded("no table can take this party at that time", alternatives=["18:30", "20:45"]).problem()
     lines = [
         HEADER.format(example=json.dumps(example, indent=2)),
         "| code | status | title | when |",

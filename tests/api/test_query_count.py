@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from seatwise.services import restaurants
+from seatwise.services import snapshot
 from tests.conftest import DAY, client_for, load_example, small_venue
 
 
@@ -57,7 +57,7 @@ def test_availability_statements_do_not_grow_with_venue_or_ledger(
     for name, r in (("small", small), ("grand", grand)):
         with client_for(base_url, r["api_keys"]["staff"]) as c:
             url = f"/v1/restaurants/{r['id']}/availability"
-            restaurants._cache.clear()  # as in a fresh process
+            snapshot.clear_cache()  # as in a fresh process
             first = _count(statements, lambda c=c, url=url: c.get(url, params={"date": DAY, "party_size": 2}))
             if name == "grand":  # fill the day: many bookings, combinations included
                 for i in range(60):

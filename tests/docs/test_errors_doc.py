@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from seatwise.core.errors import ERROR_CATALOGUE, ErrorCode, SeatwiseError
+from seatwise.core.errors import ERROR_CATALOGUE, ErrorCode, error_for
 from seatwise.docs import errors_markdown
 from tests.conftest import ROOT
 
@@ -22,7 +22,7 @@ def test_every_code_is_catalogued_and_documented() -> None:
 
 def test_every_code_renders_a_problem_document() -> None:
     for code in ErrorCode:
-        problem = SeatwiseError("because", code=code, extra=1).problem()
+        problem = error_for(code, "because", extra=1).problem()
         assert problem["code"] == code.value == code.value.upper()
         assert problem["status"] == ERROR_CATALOGUE[code][0]
         assert problem["title"]
@@ -31,6 +31,6 @@ def test_every_code_renders_a_problem_document() -> None:
 
 
 def test_fields_never_override_standard_members() -> None:
-    problem = SeatwiseError("x", code=ErrorCode.ILLEGAL_TRANSITION, status="cancelled", code_hint=1).problem()
+    problem = error_for(ErrorCode.ILLEGAL_TRANSITION, "x", status="cancelled", code_hint=1).problem()
     assert problem["status"] == 409
     assert problem["code"] == "ILLEGAL_TRANSITION"

@@ -22,7 +22,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from seatwise.api.guard import GuardMiddleware
 from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
-from seatwise.core.errors import ERROR_CATALOGUE, DatabaseUnavailable, ErrorCode, SeatwiseError
+from seatwise.core.errors import (
+    ERROR_CATALOGUE,
+    DatabaseUnavailable,
+    ErrorCode,
+    InternalError,
+    SeatwiseError,
+    ValidationFailed,
+    error_for,
+)
 from seatwise.runtime import Runtime
 
 _log = logging.getLogger(__name__)
@@ -44,6 +52,25 @@ def _location(loc: tuple[Any, ...]) -> str:
     for p in parts:
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out or "$"
+
+
+# Operations whose body is a venue document: validated by core.venue_doc (every
+# problem with its path), so FastAPI sees a plain object; the schema names it.
+VENUE_DOCUMENT_BODIES = ("createRestaurant", "replaceVenue")
+
+
+def _venue_document_bodies(schema: dict[str, Any], components: dict[str, Any]) -> None:
+    from seatwise.api.venue_schema import VenueDocument
+
+    described = VenueDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in described.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    components.setdefault("VenueDocument", described)
+    for path in schema["paths"].values():
+        for operation in path.values():
+            if operation.get("operationId") in VENUE_DOCUMENT_BODIES:
+                content = operation["requestBody"]["content"]["application/json"]
+                content["schema"] = {"$ref": "#/components/schemas/VenueDocument"}
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -69,9 +96,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             {"path": _location(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()
         ]
         first = errors[0] if errors else {"path": "$", "message": "invalid request"}
-        return problem_response(
-            SeatwiseError(f"{first['path']}: {first['message']}", code=ErrorCode.VALIDATION_ERROR, errors=errors)
-        )
+        return problem_response(ValidationFailed(f"{first['path']}: {first['message']}", errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -79,7 +104,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         if code is None:
             code = ErrorCode.VALIDATION_ERROR if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
         detail = exc.detail if isinstance(exc.detail, str) else ERROR_CATALOGUE[code][1]
-        return problem_response(SeatwiseError(detail, code=code))
+        return problem_response(error_for(code, detail))
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(psycopg.InterfaceError)
@@ -92,7 +117,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:
         _log.exception("unhandled error", exc_info=exc)
-        return problem_response(SeatwiseError("internal error", code=ErrorCode.INTERNAL_ERROR))
+        return problem_response(InternalError("internal error"))
 
     for router in routes.ROUTERS:
         app.include_router(router)
@@ -115,7 +140,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = FastAPI.openapi(app)
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = PROBLEM_SCHEMA
+            _venue_document_bodies(schema, components)
             app.openapi_schema = schema
         return app.openapi_schema
 

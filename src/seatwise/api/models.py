@@ -78,3 +78,46 @@ class RestaurantOut(BaseModel):
 
 class RestaurantCreated(RestaurantOut):
     api_keys: dict[str, str] = Field(description="role -> key, shown in this answer only")
+
+
+class SlotOut(BaseModel):
+    time: str = Field(description="local HH:MM")
+    start: str = Field(description="ISO 8601 with the restaurant's offset")
+    service: str
+    available: bool
+
+
+class CapacityOut(BaseModel):
+    max_covers: int | None = Field(description="the slot's cover limit; null: unlimited")
+    booked_covers: int
+    utilization_percent: float
+
+
+class AvailabilityOut(BaseModel):
+    date: str
+    party_size: int
+    timezone: str
+    slots: list[SlotOut]
+    available: bool | None = Field(default=None, description="with `time` only")
+    alternatives: list[str] | None = Field(default=None, description="with `time` only: nearest available times")
+    capacity: CapacityOut | None = Field(default=None, description="with `time` only: that slot's pacing")
+
+
+class TimelineAllocationOut(BaseModel):
+    kind: str = Field(description="booking | hold | block")
+    id: str
+    start: str
+    end: str
+
+
+class TimelineTableOut(BaseModel):
+    label: str
+    zone: str
+    seats: int
+    allocations: list[TimelineAllocationOut]
+
+
+class TimelineOut(BaseModel):
+    date: str
+    timezone: str
+    tables: list[TimelineTableOut]

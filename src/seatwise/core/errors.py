@@ -188,14 +188,26 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
 
 
 class SeatwiseError(Exception):
-    """A refusal with a stable code; `fields` become members of the problem document."""
+    """A refusal with a stable code; `fields` become members of the problem document.
+
+    Raise a subclass: every :class:`ErrorCode` has exactly one, which declares the
+    structured members it carries as typed keyword arguments (zulip's `ErrorCode`
+    subclasses with their `data_fields`). :func:`error_class` finds the class of a code.
+    """
 
     code: ErrorCode = ErrorCode.VALIDATION_ERROR
+    _by_code: dict[ErrorCode, type[SeatwiseError]] = {}  # noqa: RUF012 - the registry, filled by subclassing
 
-    def __init__(self, detail: str, *, code: ErrorCode | None = None, **fields: Any) -> None:
+    def __init_subclass__(cls, *, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if abstract:
+            return
+        if cls.code in SeatwiseError._by_code:
+            raise TypeError(f"{cls.code} already has {SeatwiseError._by_code[cls.code].__name__}")
+        SeatwiseError._by_code[cls.code] = cls
+
+    def __init__(self, detail: str, **fields: Any) -> None:
         super().__init__(detail)
-        if code is not None:
-            self.code = code
         self.detail = detail
         self.fields = fields
 
@@ -220,8 +232,37 @@ class SeatwiseError(Exception):
         return {**standard, **{k: v for k, v in self.fields.items() if k not in standard}}
 
 
+def error_class(code: ErrorCode) -> type[SeatwiseError]:
+    """The exception class of `code` (every code has one)."""
+    return SeatwiseError._by_code[code]
+
+
+def error_for(code: ErrorCode, detail: str, **fields: Any) -> SeatwiseError:
+    """An error of `code` with untyped fields: for shells that map a foreign status
+    (the HTTP layer's 404 and 405) onto a code. Services raise the typed classes."""
+    cls = error_class(code)
+    error = cls.__new__(cls)
+    SeatwiseError.__init__(error, detail, **fields)
+    return error
+
+
+# A check of a table set as problem+json renders it: {"check", "ok", "message"}.
+CheckDoc = dict[str, Any]
+
+
 class ValidationFailed(SeatwiseError):
     code = ErrorCode.VALIDATION_ERROR
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        checks: list[CheckDoc] | None = None,
+        labels: list[str] | None = None,
+    ) -> None:
+        given = {"errors": errors, "checks": checks, "labels": labels}
+        super().__init__(detail, **{k: v for k, v in given.items() if v is not None})
 
 
 class InvalidVenue(SeatwiseError):
@@ -241,12 +282,55 @@ class ServiceOverrun(SeatwiseError):
     code = ErrorCode.SERVICE_OVERRUN
 
 
+class _TableSetRefused(SeatwiseError, abstract=True):
+    """A refused table set: `checks` lists every check, passed or failed."""
+
+    def __init__(self, detail: str, *, checks: list[CheckDoc]) -> None:
+        super().__init__(detail, checks=checks)
+
+
+class SlackExceeded(_TableSetRefused):
+    code = ErrorCode.SLACK_EXCEEDED
+
+
+class AdjacencyMismatch(_TableSetRefused):
+    code = ErrorCode.ADJACENCY_MISMATCH
+
+
+class ZoneMismatch(_TableSetRefused):
+    code = ErrorCode.ZONE_MISMATCH
+
+
+class TableConflict(SeatwiseError):
+    code = ErrorCode.TABLE_CONFLICT
+
+    def __init__(self, detail: str, *, checks: list[CheckDoc] | None = None) -> None:
+        super().__init__(detail, **({"checks": checks} if checks is not None else {}))
+
+
+class HoldConflict(_TableSetRefused):
+    code = ErrorCode.HOLD_CONFLICT
+
+
+class PolicyDrift(SeatwiseError):
+    code = ErrorCode.POLICY_DRIFT
+
+    def __init__(self, detail: str, *, reasons: list[str]) -> None:
+        super().__init__(detail, reasons=reasons)
+
+
 class CapacityExceeded(SeatwiseError):
     code = ErrorCode.CAPACITY_EXCEEDED
+
+    def __init__(self, detail: str, *, alternatives: list[str]) -> None:
+        super().__init__(detail, alternatives=alternatives)
 
 
 class HoldExpired(SeatwiseError):
     code = ErrorCode.HOLD_EXPIRED
+
+    def __init__(self, detail: str, *, expired_at: str) -> None:
+        super().__init__(detail, expired_at=expired_at)
 
 
 class IdempotencyKeyReused(SeatwiseError):
@@ -256,13 +340,53 @@ class IdempotencyKeyReused(SeatwiseError):
 class IllegalTransition(SeatwiseError):
     code = ErrorCode.ILLEGAL_TRANSITION
 
+    def __init__(self, detail: str, *, booking_status: str, action: str) -> None:
+        super().__init__(detail, booking_status=booking_status, action=action)
+
+
+class VenueInUse(SeatwiseError):
+    code = ErrorCode.VENUE_IN_USE
+
+    def __init__(self, detail: str, *, bookings: list[dict[str, Any]]) -> None:
+        super().__init__(detail, bookings=bookings)
+
+
+class BlockConflict(SeatwiseError):
+    code = ErrorCode.BLOCK_CONFLICT
+
+    def __init__(self, detail: str, *, bookings: list[dict[str, Any]]) -> None:
+        super().__init__(detail, bookings=bookings)
+
+
+class SlugTaken(SeatwiseError):
+    code = ErrorCode.SLUG_TAKEN
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"slug {slug!r} is already used by another restaurant", slug=slug)
+
+
+class Busy(SeatwiseError):
+    code = ErrorCode.BUSY
+
 
 class NotFound(SeatwiseError):
     code = ErrorCode.NOT_FOUND
 
 
-class Busy(SeatwiseError):
-    code = ErrorCode.BUSY
+class Unauthenticated(SeatwiseError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(SeatwiseError):
+    code = ErrorCode.FORBIDDEN
+
+
+class MethodNotAllowed(SeatwiseError):
+    code = ErrorCode.METHOD_NOT_ALLOWED
+
+
+class InternalError(SeatwiseError):
+    code = ErrorCode.INTERNAL_ERROR
 
 
 class StartInPast(SeatwiseError):

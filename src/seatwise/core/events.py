@@ -19,3 +19,5 @@ class EventType(StrEnum):
     HOLD_RELEASED = "hold.released"
     HOLD_EXPIRED = "hold.expired"
     ASSIGNMENT_CHANGED = "assignment.changed"
+    BLOCK_CREATED = "block.created"
+    BLOCK_DELETED = "block.deleted"

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError
+from seatwise.core.errors import Forbidden, NotFound, Unauthenticated
 from seatwise.store import keys
 from seatwise.store.db import Database
 
@@ -54,9 +54,14 @@ class Principal:
     def may(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
 
+    @property
+    def label(self) -> str:
+        """Who did it, as events and confirmation records name them."""
+        return f"{self.role}:{self.key_id or '-'}"
 
-def unauthenticated(detail: str) -> SeatwiseError:
-    return SeatwiseError(detail, code=ErrorCode.UNAUTHENTICATED)
+
+# The principal of work the system does by itself (jobs, the CLI).
+SYSTEM = Principal("admin", None, None)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -66,7 +71,7 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise unauthenticated("send 'Authorization: Bearer <api key>'")
+        raise Unauthenticated("send 'Authorization: Bearer <api key>'")
     return token
 
 
@@ -85,7 +90,7 @@ def authenticate_token(db: Database, admin_key: str, token: str) -> Principal:
     with db.autocommit() as conn:  # one statement, one round trip, on every request
         row = keys.find_key(conn, rid, token)
     if row is None or row["revoked_at"] is not None:
-        raise unauthenticated("unknown or revoked API key")
+        raise Unauthenticated("unknown or revoked API key")
     return Principal(row["role"], rid, row["id"])
 
 
@@ -93,11 +98,11 @@ def key_restaurant(token: str) -> str:
     """The restaurant a restaurant key names (`sw_<hex uuid>_<secret>`); 401 when malformed."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "sw":
-        raise unauthenticated("unknown API key")
+        raise Unauthenticated("unknown API key")
     try:
         return str(uuid.UUID(hex=parts[1]))
     except ValueError:
-        raise unauthenticated("unknown API key") from None
+        raise Unauthenticated("unknown API key") from None
 
 
 def authorize(principal: Principal, rid: str, permission: Permission) -> None:
@@ -105,10 +110,7 @@ def authorize(principal: Principal, rid: str, permission: Permission) -> None:
     if principal.role != "admin" and principal.restaurant_id != rid:
         raise NotFound("no such restaurant")
     if not principal.may(permission):
-        raise SeatwiseError(
-            f"a {principal.role} key may not {permission.value.replace('_', ' ')}",
-            code=ErrorCode.FORBIDDEN,
-        )
+        raise Forbidden(f"a {principal.role} key may not {permission.value.replace('_', ' ')}")
 
 
 def authorize_booking_action(principal: Principal, rid: str, action: str) -> bool:
@@ -123,4 +125,4 @@ def authorize_booking_action(principal: Principal, rid: str, action: str) -> boo
 
 def require_admin(principal: Principal) -> None:
     if principal.role != "admin":
-        raise SeatwiseError("only the platform admin key may do this", code=ErrorCode.FORBIDDEN)
+        raise Forbidden("only the platform admin key may do this")

@@ -5,18 +5,25 @@ ledger's allocations and its pacing usage."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from seatwise.core.availability import availability_at, day_availability
+from seatwise.core.availability import SlotAvailability, availability_at, day_availability
 from seatwise.core.model import natural_key
 from seatwise.core.timerules import day_span, parse_local_date, venue_zone
-from seatwise.services.bookings import utcnow
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.common import utcnow
+from seatwise.services.results import (
+    Availability,
+    Capacity,
+    Slot,
+    Timeline,
+    TimelineAllocation,
+    TimelineTable,
+)
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import ledger
 from seatwise.store.db import Database
 
 
-def availability(db: Database, rid: str, day_text: str, party: int, time_label: str | None) -> dict[str, Any]:
+def availability(db: Database, rid: str, day_text: str, party: int, time_label: str | None) -> Availability:
     day = parse_local_date(day_text)
     now = utcnow()
     with db.tenant(rid) as conn:
@@ -24,26 +31,25 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
         lo, hi = day_span(venue, day)
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     zone = venue_zone(venue)
-    out: dict[str, Any] = {"date": day.isoformat(), "party_size": party, "timezone": venue.timezone}
+
+    def slots(found: tuple[SlotAvailability, ...]) -> tuple[Slot, ...]:
+        return tuple(Slot(s.time, s.start.astimezone(zone), s.service, s.available) for s in found)
+
     if time_label is None:
-        slots = day_availability(venue, day_ledger, day, party, now)
-    else:
-        at = availability_at(venue, day_ledger, day, party, time_label, now)
-        slots = at.slots
-        out.update(available=at.available, alternatives=list(at.alternatives), capacity=dict(at.capacity))
-    out["slots"] = [
-        {"time": s.time, "start": s.start.astimezone(zone).isoformat(), "service": s.service, "available": s.available}
-        for s in slots
-    ]
-    # Keep the documented key order: slots before the time-specific answer.
-    return {
-        k: out[k]
-        for k in ("date", "party_size", "timezone", "slots", "available", "alternatives", "capacity")
-        if k in out
-    }
+        return Availability(day, party, venue.timezone, slots(day_availability(venue, day_ledger, day, party, now)))
+    at = availability_at(venue, day_ledger, day, party, time_label, now)
+    return Availability(
+        day,
+        party,
+        venue.timezone,
+        slots(at.slots),
+        available=at.available,
+        alternatives=tuple(at.alternatives),
+        capacity=Capacity(**at.capacity),
+    )
 
 
-def timeline(db: Database, rid: str, day_text: str) -> dict[str, Any]:
+def timeline(db: Database, rid: str, day_text: str) -> Timeline:
     """Per table, the bookings, live holds and blocks overlapping the local day."""
     day = parse_local_date(day_text)
     now = utcnow()
@@ -59,20 +65,8 @@ def timeline(db: Database, rid: str, day_text: str) -> dict[str, Any]:
             (b for b in day_ledger.busy.get(table.id, ()) if b.live(now) and b.start < hi and b.end > lo),
             key=lambda b: (b.start, b.ref),
         )
-        tables.append(
-            {
-                "label": table.label,
-                "zone": table.zone,
-                "seats": table.seats,
-                "allocations": [
-                    {
-                        "kind": b.kind,
-                        "id": b.ref,
-                        "start": b.start.astimezone(zone).isoformat(),
-                        "end": b.end.astimezone(zone).isoformat(),
-                    }
-                    for b in rows
-                ],
-            }
+        allocations = tuple(
+            TimelineAllocation(b.kind, b.ref, b.start.astimezone(zone), b.end.astimezone(zone)) for b in rows
         )
-    return {"date": day.isoformat(), "timezone": venue.timezone, "tables": tables}
+        tables.append(TimelineTable(table.label, table.zone, table.seats, allocations))
+    return Timeline(day, venue.timezone, tuple(tables))

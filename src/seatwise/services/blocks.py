@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from seatwise.core.assignment import tables_named
-from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
-from seatwise.core.model import Venue, natural_key
+from seatwise.core.errors import BlockConflict, NotFound, ValidationFailed
+from seatwise.core.events import EventType
 from seatwise.core.timerules import resolve_start, venue_zone
-from seatwise.services.bookings import Actor, utcnow
+from seatwise.services.auth import Principal
+from seatwise.services.common import emit, utcnow
 from seatwise.services.ids import parse_id
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.results import Block, block_of, to_json
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Database
@@ -38,32 +40,26 @@ def _pieces(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime
         lo = hi
 
 
-def block_view(venue: Venue, row: dict[str, Any]) -> dict[str, Any]:
-    zone = venue_zone(venue)
-    labels = sorted((venue.table_by_id[t].label for t in row["table_ids"] if t in venue.table_by_id), key=natural_key)
-    return {
-        "id": row["id"],
-        "tables": labels,
-        "start": row["start_at"].astimezone(zone).isoformat(),
-        "end": row["end_at"].astimezone(zone).isoformat(),
-        "reason": row["reason"],
-    }
+@dataclass(frozen=True, slots=True)
+class BlockRequest:
+    table_labels: Sequence[str]
+    start: str  # ISO instant with offset, or local YYYY-MM-DDTHH:MM
+    end: str
+    reason: str = ""
 
 
-def create_block(
-    db: Database, rid: str, labels: Sequence[str], start: str, end: str, reason: str, actor: Actor
-) -> dict[str, Any]:
-    """Take `labels` out of service over `[start, end)`, or refuse with every overlap."""
+def create_block(db: Database, rid: str, request: BlockRequest, actor: Principal) -> Block:
+    """Take the tables out of service over `[start, end)`, or refuse with every overlap."""
 
-    def use_case(conn: Conn) -> dict[str, Any]:
+    def use_case(conn: Conn) -> Block:
         now = utcnow()
         venue = venue_snapshot(conn, rid, for_write=True)
-        lo, hi = resolve_start(venue, start), resolve_start(venue, end)
+        lo, hi = resolve_start(venue, request.start), resolve_start(venue, request.end)
         if hi <= lo:
             raise ValidationFailed("end must be after start")
         if hi - lo > MAX_BLOCK:
             raise ValidationFailed(f"a block lasts at most {MAX_BLOCK.days} days")
-        table_ids = sorted(t.id for t in tables_named(venue, labels))
+        table_ids = sorted(t.id for t in tables_named(venue, request.table_labels))
         day = ledger.load_ledger(conn, rid, lo, hi, now)
         zone = venue_zone(venue)
         overlaps = [
@@ -80,27 +76,27 @@ def create_block(
         ]
         if overlaps:
             names = "; ".join(f"{o['table']}: {o['kind']} {o['id']}" for o in overlaps)
-            raise SeatwiseError(f"the block would overlap {names}", code=ErrorCode.BLOCK_CONFLICT, bookings=overlaps)
+            raise BlockConflict(f"the block would overlap {names}", bookings=overlaps)
         block_id = str(uuid.uuid4())
-        repo.insert_block(conn, rid, block_id, lo, hi, reason)
+        repo.insert_block(conn, rid, block_id, lo, hi, request.reason)
         ledger.clear_expired_holds(conn, rid, lo, hi, now)
         for piece_lo, piece_hi in _pieces(lo, hi):
             ledger.insert_allocations(conn, rid, table_ids, piece_lo, piece_hi, block_id=block_id)
-        row = {"id": block_id, "start_at": lo, "end_at": hi, "reason": reason, "table_ids": table_ids}
-        view = block_view(venue, row)
-        repo.emit(conn, rid, "block.created", {**view, "actor": actor.label})
-        return view
+        row = {"id": block_id, "start_at": lo, "end_at": hi, "reason": request.reason, "table_ids": table_ids}
+        block = block_of(venue, row)
+        emit(conn, rid, EventType.BLOCK_CREATED, {**to_json(block), "actor": actor.label})
+        return block
 
     return db.run(rid, use_case)
 
 
-def delete_block(db: Database, rid: str, block_id: str, actor: Actor) -> None:
+def delete_block(db: Database, rid: str, block_id: str, actor: Principal) -> None:
     """Lift a block: its tables are free again at once."""
     block_id = parse_id(block_id, "block")
 
     def use_case(conn: Conn) -> None:
         if not repo.delete_block(conn, rid, block_id):
             raise NotFound("no such block")
-        repo.emit(conn, rid, "block.deleted", {"id": block_id, "actor": actor.label})
+        emit(conn, rid, EventType.BLOCK_DELETED, {"id": block_id, "actor": actor.label})
 
     db.run(rid, use_case)

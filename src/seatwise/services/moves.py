@@ -3,45 +3,48 @@
 Each move is one transaction that deletes the booking's allocation rows and inserts
 the new ones, so there is no committed instant at which the booking holds both
 table sets or neither; the exclusion constraint still settles any race with other
-writers (the attempt is retried on a fresh ledger). Lock order is the ledger's:
-the pacing rows of the slots touched, ascending, then the booking row, then
-allocations in ascending table order.
+writers (the attempt is retried on a fresh ledger). Locks follow the order of
+docs/architecture.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from seatwise.core.assignment import check_assignment
-from seatwise.core.availability import check_party, nearest_available
-from seatwise.core.errors import CapacityExceeded, IllegalTransition, NotFound, ValidationFailed
-from seatwise.core.model import DayLedger, PacingUsage, Venue
+from seatwise.core.availability import check_party
+from seatwise.core.errors import IllegalTransition, ValidationFailed
+from seatwise.core.events import EventType
+from seatwise.core.model import DayLedger, Pacing, PacingUsage, Venue
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
-from seatwise.core.timerules import booking_window, day_span, resolve_start
+from seatwise.core.timerules import BookingWindow, booking_window, resolve_start
 from seatwise.core.venue_doc import policy_version
-from seatwise.services.bookings import (
+from seatwise.services.auth import Principal
+from seatwise.services.common import (
     OCCUPYING,
-    Actor,
-    booking_view,
+    capacity_exceeded,
+    emit,
+    lock_booking,
     pacing_of_slot,
+    present,
     refusal_for,
     utcnow,
     window_columns,
 )
 from seatwise.services.ids import parse_id
-from seatwise.services.restaurants import venue_snapshot
+from seatwise.services.results import Booking, booking_of, to_json
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
-from seatwise.store.db import Conflict, Database
+from seatwise.store.db import Database
 from seatwise.store.venues import Conn
 
 
-def _occupying(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
-    if row is None:
-        raise NotFound("no such booking")
+def _occupying(row: dict[str, Any], what: str) -> dict[str, Any]:
     if row["status"] not in OCCUPYING:
         status = row["status"]
         raise IllegalTransition(f"a {status} booking cannot be {what}", booking_status=status, action=what)
@@ -57,9 +60,19 @@ def _move_allocations(
     repo.set_booking_tables(conn, rid, booking_id, table_ids)
 
 
-def assign_tables(
-    db: Database, rid: str, booking_id: str, labels: Sequence[str], allow_slack: bool, actor: Actor
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class AssignRequest:
+    table_labels: Sequence[str]
+    allow_slack: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RescheduleRequest:
+    start: str | None = None  # an ISO instant with offset, or a local YYYY-MM-DDTHH:MM
+    party_size: int | None = None
+
+
+def assign_tables(db: Database, rid: str, booking_id: str, request: AssignRequest, actor: Principal) -> Booking:
     """Move a live booking onto the tables `labels` over its current block.
 
     Every check of :func:`check_assignment` is run (the booking's own rows ignored);
@@ -68,13 +81,15 @@ def assign_tables(
     """
     booking_id = parse_id(booking_id, "booking")
 
-    def use_case(conn: Conn) -> dict[str, Any]:
+    labels, allow_slack = request.table_labels, request.allow_slack
+
+    def use_case(conn: Conn) -> Booking:
         now = utcnow()
         venue = venue_snapshot(conn, rid, for_write=True)
-        current = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
-        slot = current["slot_start"]
-        ledger.lock_slot(conn, rid, slot, pacing_of_slot(venue, slot), now)  # lock order: slot first
-        row = _occupying(repo.get_booking(conn, rid, booking_id, for_update=True), "moved")
+        row, _ = lock_booking(
+            conn, rid, booking_id, now, lambda cur: {cur["slot_start"]: pacing_of_slot(venue, cur["slot_start"])}
+        )
+        row = _occupying(row, "moved")
         lo, hi = row["block_start"], row["end_at"]
         day = ledger.load_ledger(conn, rid, lo, hi, now)
         checks = check_assignment(
@@ -86,20 +101,19 @@ def assign_tables(
         table_ids = sorted(venue.table_by_label[x].id for x in labels)
         _move_allocations(conn, rid, booking_id, table_ids, lo, hi, now)
         repo.set_allow_slack(conn, rid, booking_id, allow_slack)
-        after = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
-        view = booking_view(venue, after)
-        _assignment_changed(conn, rid, row, view, actor)
-        return view
+        booking = booking_of(venue, present(repo.get_booking(conn, rid, booking_id)))
+        _assignment_changed(conn, rid, row, booking, actor)
+        return booking
 
     return db.run(rid, use_case)
 
 
-def _assignment_changed(conn: Conn, rid: str, before: dict[str, Any], view: dict[str, Any], actor: Actor) -> None:
-    repo.emit(
+def _assignment_changed(conn: Conn, rid: str, before: dict[str, Any], after: Booking, actor: Principal) -> None:
+    emit(
         conn,
         rid,
-        "assignment.changed",
-        {"booking_id": view["id"], "from": list(before["labels"]), "to": view["tables"], "actor": actor.label},
+        EventType.ASSIGNMENT_CHANGED,
+        {"booking_id": after.id, "from": list(before["labels"]), "to": list(after.tables), "actor": actor.label},
     )
 
 
@@ -116,9 +130,7 @@ def _keeps(
     return all(c.ok for c in checks)
 
 
-def reschedule(
-    db: Database, rid: str, booking_id: str, start: str | None, party: int | None, actor: Actor
-) -> dict[str, Any]:
+def reschedule(db: Database, rid: str, booking_id: str, request: RescheduleRequest, actor: Principal) -> Booking:
     """Move a live booking to another start and/or party size, all or nothing.
 
     The current tables are kept when they still pass every check for the new
@@ -126,31 +138,36 @@ def reschedule(
     new one (both locked, ascending). Nothing fits: 409 CAPACITY_EXCEEDED with
     alternatives, and the booking is left as it was.
     """
+    start, party = request.start, request.party_size
     if start is None and party is None:
         raise ValidationFailed("send start and/or party_size")
     booking_id = parse_id(booking_id, "booking")
 
-    def use_case(conn: Conn) -> dict[str, Any]:
+    def use_case(conn: Conn) -> Booking:
         now = utcnow()
         venue = venue_snapshot(conn, rid, for_write=True)
-        current = _occupying(repo.get_booking(conn, rid, booking_id), "rescheduled")
-        new_party = current["party_size"] if party is None else party
-        check_party(venue, new_party)
-        instant = current["start_at"] if start is None else resolve_start(venue, start)
-        window = booking_window(venue, new_party, instant)
-        old_slot = current["slot_start"]
-        slots = {old_slot: pacing_of_slot(venue, old_slot), window.slot_start: window.service.pacing}
-        usage = ledger.lock_slots(conn, rid, slots, now)
-        row = _occupying(repo.get_booking(conn, rid, booking_id, for_update=True), "rescheduled")
-        if row["slot_start"] != old_slot or row["party_size"] != current["party_size"]:
-            raise Conflict("moved concurrently")  # re-read and re-plan
+        windows: list[BookingWindow] = []
+
+        def slots_to_lock(current: dict[str, Any]) -> dict[datetime, Pacing | None]:
+            _occupying(current, "rescheduled")
+            new_party = current["party_size"] if party is None else party
+            check_party(venue, new_party)
+            instant = current["start_at"] if start is None else resolve_start(venue, start)
+            window = booking_window(venue, new_party, instant)
+            windows.append(window)
+            old = current["slot_start"]
+            return {old: pacing_of_slot(venue, old), window.slot_start: window.service.pacing}
+
+        row, usage = lock_booking(conn, rid, booking_id, now, slots_to_lock)
+        row = _occupying(row, "rescheduled")
+        window, old_slot = windows[0], row["slot_start"]
+        new_party = row["party_size"] if party is None else party
         new_usage = usage[window.slot_start]
         if window.slot_start == old_slot:  # the booking's own covers make room for themselves
             new_usage = PacingUsage(new_usage.covers - row["party_size"], new_usage.parties - 1)
 
-        def refuse(why: str) -> CapacityExceeded:
-            day = ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now)
-            return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, new_party, now))
+        def refuse(why: str) -> Exception:
+            return capacity_exceeded(conn, rid, venue, window, new_party, now, why)
 
         if not pacing_allows(window.service.pacing, new_usage, new_party):
             raise refuse("pacing for this time is full")
@@ -175,11 +192,10 @@ def reschedule(
                 "policy_version": policy_version(venue.policy),
             },
         )
-        after = _occupying(repo.get_booking(conn, rid, booking_id), "moved")
-        view = booking_view(venue, after)
-        repo.emit(conn, rid, "booking.rescheduled", {**view, "actor": actor.label})
-        if list(after["labels"]) != list(row["labels"]):
-            _assignment_changed(conn, rid, row, view, actor)
-        return view
+        booking = booking_of(venue, present(repo.get_booking(conn, rid, booking_id)))
+        emit(conn, rid, EventType.BOOKING_RESCHEDULED, {**to_json(booking), "actor": actor.label})
+        if list(booking.tables) != list(row["labels"]):
+            _assignment_changed(conn, rid, row, booking, actor)
+        return booking
 
     return db.run(rid, use_case)

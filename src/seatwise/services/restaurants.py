@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
-from dataclasses import replace
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
 from seatwise.core.assignment import check_assignment
-from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError, ValidationFailed
+from seatwise.core.errors import NotFound, SlugTaken, ValidationFailed, VenueInUse
 from seatwise.core.model import EMPTY_LEDGER, Venue
 from seatwise.core.venue_doc import parse_venue_document, policy_version, venue_to_document
 from seatwise.services.ids import parse_id
+from seatwise.services.results import ApiKey, CreatedApiKey, CreatedRestaurant, Restaurant, ZoneInfo
+from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as bookings_repo
 from seatwise.store import keys, venues
 from seatwise.store.db import Database
@@ -28,7 +29,7 @@ def new_api_key(rid: str) -> str:
     return f"sw_{uuid.UUID(rid).hex}_{secrets.token_urlsafe(24)}"
 
 
-def create_restaurant(db: Database, document: object) -> dict[str, Any]:
+def create_restaurant(db: Database, document: object) -> CreatedRestaurant:
     """Validate a venue document whole, then write the restaurant and two keys."""
     venue = parse_venue_document(document)
     canonical = venue_to_document(venue)
@@ -38,38 +39,33 @@ def create_restaurant(db: Database, document: object) -> dict[str, Any]:
         try:
             venues.insert_restaurant(conn, rid, venue, canonical["policy"], policy_version(venue.policy))
         except venues.SlugTaken:
-            raise SeatwiseError(
-                f"slug {venue.slug!r} is already used by another restaurant",
-                code=ErrorCode.SLUG_TAKEN,
-                slug=venue.slug,
-            ) from None
+            raise SlugTaken(venue.slug) from None
         for role, key in api_keys.items():
             keys.insert_key(conn, rid, str(uuid.uuid4()), role, key)
         out = restaurant_view(conn, rid)
-    out["api_keys"] = api_keys
-    return out
+    return CreatedRestaurant(**{f.name: getattr(out, f.name) for f in fields(out)}, api_keys=api_keys)
 
 
-def restaurant_view(conn: Conn, rid: str) -> dict[str, Any]:
+def restaurant_view(conn: Conn, rid: str) -> Restaurant:
     row = venues.restaurant_row(conn, rid)
     if row is None:
         raise NotFound("no such restaurant")
     venue = venue_snapshot(conn, rid, row)
-    return {
-        "id": row["id"],
-        "slug": row["slug"],
-        "name": row["name"],
-        "timezone": row["timezone"],
-        "slot_minutes": row["slot_minutes"],
-        "venue_version": row["venue_version"],
-        "policy_version": row["policy_version"],
-        "zones": [{"key": z.key, "name": z.name} for z in venue.zones],
-        "tables": len(venue.tables),
-        "created_at": row["created_at"].isoformat(),
-    }
+    return Restaurant(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        timezone=row["timezone"],
+        slot_minutes=row["slot_minutes"],
+        venue_version=row["venue_version"],
+        policy_version=row["policy_version"],
+        zones=tuple(ZoneInfo(z.key, z.name) for z in venue.zones),
+        tables=len(venue.tables),
+        created_at=row["created_at"],
+    )
 
 
-def get_restaurant(db: Database, rid: str) -> dict[str, Any]:
+def get_restaurant(db: Database, rid: str) -> Restaurant:
     with db.tenant(rid) as conn:
         return restaurant_view(conn, rid)
 
@@ -81,61 +77,6 @@ def export_venue(db: Database, rid: str) -> dict[str, Any]:
         if row is None:
             raise NotFound("no such restaurant")
         return venue_to_document(venue_snapshot(conn, rid, row))
-
-
-_cache: dict[str, Venue] = {}
-_cache_lock = threading.Lock()
-
-
-def venue_snapshot(conn: Conn, rid: str, row: dict[str, Any] | None = None, *, for_write: bool = False) -> Venue:
-    """The restaurant's venue at its current venue version (cached by version).
-
-    The version is bumped in the same transaction as any venue change, so a cached
-    snapshot is never stale for the transaction that reads `row`. Use cases that
-    write the ledger pass `for_write`: the venue cannot change until they commit.
-    """
-    if row is None:
-        row = venues.restaurant_row(conn, rid, for_write=for_write)
-        if row is None:
-            raise NotFound("no such restaurant")
-    cached = _cache.get(rid)
-    if cached is not None and cached.version == row["venue_version"]:
-        return cached
-    zones, tables, edges, policy_doc = venues.venue_parts(conn, rid)
-    document = {
-        "name": row["name"],
-        "slug": row["slug"],
-        "timezone": row["timezone"],
-        "slot_minutes": row["slot_minutes"],
-        "policy": policy_doc,
-        "zones": [{"key": z["key"], "name": z["name"]} for z in zones],
-        "tables": [
-            {
-                "label": t["label"],
-                "zone": t["zone_key"],
-                "seats": t["seats"],
-                "min_party": t["min_party"],
-                "max_party": t["max_party"],
-                "movable": t["movable"],
-                "active": t["active"],
-            }
-            for t in tables
-        ],
-        "adjacency": [[e["a"], e["b"]] for e in edges],
-    }
-    parsed = parse_venue_document(document)
-    # The document numbers tables by position; give them their database ids.
-    db_id = {t.id: tables[t.id - 1]["id"] for t in parsed.tables}
-    venue = replace(
-        parsed,
-        tables=tuple(replace(t, id=db_id[t.id]) for t in parsed.tables),
-        adjacency=frozenset(frozenset(db_id[i] for i in e) for e in parsed.adjacency),
-        restaurant_id=rid,
-        version=row["venue_version"],
-    )
-    with _cache_lock:
-        _cache[rid] = venue
-    return venue
 
 
 # --- venue changes ----------------------------------------------------------------------
@@ -173,7 +114,7 @@ def _stranded(new: Venue, rows: list[dict[str, Any]], now: datetime) -> list[dic
     return out
 
 
-def replace_venue(db: Database, rid: str, document: object) -> dict[str, Any]:
+def replace_venue(db: Database, rid: str, document: object) -> Restaurant:
     """Replace the whole venue document, keeping bookings.
 
     Validated whole first. Refused with 409 VENUE_IN_USE, listing them, when future
@@ -185,7 +126,7 @@ def replace_venue(db: Database, rid: str, document: object) -> dict[str, Any]:
     canonical = venue_to_document(new)
     version = policy_version(new.policy)
 
-    def use_case(conn: Conn) -> dict[str, Any]:
+    def use_case(conn: Conn) -> Restaurant:
         # FOR UPDATE: one venue change at a time, and it waits out every ledger writer
         # in flight (they hold the row FOR KEY SHARE), so none plans on the old venue.
         if venues.lock_restaurant(conn, rid) is None:
@@ -193,17 +134,11 @@ def replace_venue(db: Database, rid: str, document: object) -> dict[str, Any]:
         now = datetime.now(UTC)
         stranded = _stranded(new, bookings_repo.live_bookings_after(conn, rid, now), now)
         if stranded:
-            raise SeatwiseError(
-                f"{len(stranded)} future booking(s) would be stranded by this change",
-                code=ErrorCode.VENUE_IN_USE,
-                bookings=stranded,
-            )
+            raise VenueInUse(f"{len(stranded)} future booking(s) would be stranded by this change", bookings=stranded)
         try:
             venues.update_restaurant(conn, rid, new, version)
         except venues.SlugTaken:
-            raise SeatwiseError(
-                f"slug {new.slug!r} is already used by another restaurant", code=ErrorCode.SLUG_TAKEN, slug=new.slug
-            ) from None
+            raise SlugTaken(new.slug) from None
         venues.insert_policy(conn, rid, canonical["policy"], version)
         venues.write_layout(conn, rid, new)
         return restaurant_view(conn, rid)
@@ -214,16 +149,11 @@ def replace_venue(db: Database, rid: str, document: object) -> dict[str, Any]:
 # --- API keys ---------------------------------------------------------------------------
 
 
-def _key_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "role": row["role"],
-        "created_at": row["created_at"].isoformat(),
-        "revoked_at": row["revoked_at"].isoformat() if row["revoked_at"] else None,
-    }
+def _key_of(row: dict[str, Any]) -> ApiKey:
+    return ApiKey(id=row["id"], role=row["role"], created_at=row["created_at"], revoked_at=row["revoked_at"])
 
 
-def create_api_key(db: Database, rid: str, role: str) -> dict[str, Any]:
+def create_api_key(db: Database, rid: str, role: str) -> CreatedApiKey:
     """A new key for `role`; the secret is in this answer only (its hash is stored)."""
     if role not in ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
@@ -235,12 +165,12 @@ def create_api_key(db: Database, rid: str, role: str) -> dict[str, Any]:
         row = keys.get_key(conn, rid, key_id)
     if row is None:
         raise NotFound("no such API key")
-    return {**_key_view(row), "key": key}
+    return CreatedApiKey(**{f.name: getattr(_key_of(row), f.name) for f in fields(ApiKey)}, key=key)
 
 
-def list_api_keys(db: Database, rid: str) -> list[dict[str, Any]]:
+def list_api_keys(db: Database, rid: str) -> list[ApiKey]:
     with db.tenant(rid) as conn:
-        return [_key_view(r) for r in keys.list_keys(conn, rid)]
+        return [_key_of(r) for r in keys.list_keys(conn, rid)]
 
 
 def revoke_api_key(db: Database, rid: str, key_id: str) -> None:

@@ -12,7 +12,7 @@ from seatwise.api.models import BlockOut
 from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.services import blocks
 from seatwise.services.auth import Permission, authorize
-from seatwise.services.bookings import Actor
+from seatwise.services.results import to_json
 
 router = APIRouter(prefix="/v1/restaurants/{rid}/blocks", tags=["blocks"], responses=TENANT_PROBLEMS)
 
@@ -33,18 +33,17 @@ class BlockIn(BaseModel):
     reason: str = Field(default="", max_length=500, examples=["wobbly leg"])
 
 
-@router.post("", status_code=201, response_model=BlockOut)
-def create_block(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: BlockIn) -> dict[str, Any]:
+@router.post("", status_code=201, response_model=BlockOut, operation_id="createBlock")
+def create_block(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: BlockIn) -> Any:
     """Take tables out of service; 409 BLOCK_CONFLICT lists every live booking, hold or
     block it would overlap."""
     authorize(who, rid, Permission.MANAGE_BOOKINGS)
-    return blocks.create_block(
-        rt.db, rid, body.table_labels, body.start, body.end, body.reason, Actor(who.role, who.key_id)
-    )
+    request = blocks.BlockRequest(body.table_labels, body.start, body.end, body.reason)
+    return to_json(blocks.create_block(rt.db, rid, request, who))
 
 
-@router.delete("/{block_id}", status_code=204)
+@router.delete("/{block_id}", status_code=204, operation_id="deleteBlock")
 def delete_block(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, block_id: str) -> Response:
     authorize(who, rid, Permission.MANAGE_BOOKINGS)
-    blocks.delete_block(rt.db, rid, block_id, Actor(who.role, who.key_id))
+    blocks.delete_block(rt.db, rid, block_id, who)
     return Response(status_code=204)

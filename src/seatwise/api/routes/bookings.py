@@ -8,11 +8,12 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
-from seatwise.api.models import BookingOut, HoldOut
+from seatwise.api.models import AvailabilityOut, BookingOut, HoldOut, TimelineOut
 from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.services import availability as reads
-from seatwise.services import bookings, moves
-from seatwise.services.auth import Permission, Principal, authorize, authorize_booking_action
+from seatwise.services import bookings, holds, moves, status
+from seatwise.services.auth import Permission, authorize
+from seatwise.services.results import Guest, to_json
 
 router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"], responses=TENANT_PROBLEMS)
 
@@ -65,45 +66,45 @@ class BookingPatch(Strict):
     party_size: int | None = Field(default=None, ge=1, le=1000, examples=[3])
 
 
-def _actor(who: Principal) -> bookings.Actor:
-    return bookings.Actor(who.role, who.key_id)
+def _guest(g: GuestIn) -> Guest:
+    return Guest(g.name, g.phone, str(g.email) if g.email else None)
 
 
-def _guest(g: GuestIn) -> bookings.Guest:
-    return bookings.Guest(g.name, g.phone, str(g.email) if g.email else None)
+REPLAY: dict[int | str, dict[str, Any]] = {200: {"model": BookingOut, "description": "a replay: the same booking"}}
+DateQuery = Annotated[str, Query(min_length=1, max_length=10, description="YYYY-MM-DD", examples=["2027-03-10"])]
 
 
-@router.get("/availability")
+@router.get("/availability", operation_id="getAvailability", response_model=AvailabilityOut)
 def get_availability(
     rt: RuntimeDep,
     who: PrincipalDep,
     rid: RestaurantId,
-    date: Annotated[str, Query(min_length=1, max_length=10, description="YYYY-MM-DD", examples=["2027-03-10"])],
+    date: DateQuery,
     party_size: Annotated[int, Query(ge=1, le=1000, examples=[2])],
     time: Annotated[str | None, Query(min_length=1, max_length=5, description="HH:MM", examples=["19:00"])] = None,
-) -> dict[str, Any]:
+) -> Any:
+    """Every slot of a date for a party; with `time`, that time's answer and alternatives."""
     authorize(who, rid, Permission.READ_AVAILABILITY)
-    return reads.availability(rt.db, rid, date, party_size, time)
+    return to_json(reads.availability(rt.db, rid, date, party_size, time))
 
 
-@router.post("/holds", status_code=201, response_model=HoldOut)
-def create_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: HoldIn) -> dict[str, Any]:
+@router.post("/holds", status_code=201, response_model=HoldOut, operation_id="createHold")
+def create_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: HoldIn) -> Any:
+    """Reserve tables for a party until the hold expires; 409 CAPACITY_EXCEEDED with alternatives."""
     authorize(who, rid, Permission.MANAGE_HOLDS)
-    return bookings.create_hold(rt.db, rid, body.party_size, body.start, body.table_labels, _actor(who))
+    request = holds.HoldRequest(body.party_size, body.start, body.table_labels)
+    return to_json(holds.create_hold(rt.db, rid, request, who))
 
 
-@router.delete("/holds/{hold_id}", status_code=204)
+@router.delete("/holds/{hold_id}", status_code=204, operation_id="releaseHold")
 def release_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, hold_id: str) -> Response:
     authorize(who, rid, Permission.MANAGE_HOLDS)
-    bookings.release_hold(rt.db, rid, hold_id)
+    holds.release_hold(rt.db, rid, hold_id)
     return Response(status_code=204)
 
 
 @router.post(
-    "/holds/{hold_id}/confirm",
-    status_code=201,
-    response_model=BookingOut,
-    responses={200: {"model": BookingOut, "description": "a replay: the same booking"}},
+    "/holds/{hold_id}/confirm", status_code=201, response_model=BookingOut, responses=REPLAY, operation_id="confirmHold"
 )
 def confirm_hold(
     rt: RuntimeDep,
@@ -113,21 +114,16 @@ def confirm_hold(
     body: ConfirmIn,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> Any:
+    """Turn a live hold into a booking; a replay answers 200 with the same booking."""
     authorize(who, rid, Permission.MANAGE_HOLDS)
-    booking, created = bookings.confirm_hold(
-        rt.db, rid, hold_id, _guest(body.guest), body.notes, idempotency_key, _actor(who)
-    )
+    request = holds.ConfirmRequest(_guest(body.guest), body.notes, idempotency_key)
+    booking, created = holds.confirm_hold(rt.db, rid, hold_id, request, who)
     response.status_code = 201 if created else 200
-    return booking
+    return to_json(booking)
 
 
-@router.post(
-    "/bookings",
-    status_code=201,
-    response_model=BookingOut,
-    responses={200: {"model": BookingOut, "description": "a replay: the same booking"}},
-)
+@router.post("/bookings", status_code=201, response_model=BookingOut, responses=REPLAY, operation_id="createBooking")
 def create_booking(
     rt: RuntimeDep,
     who: PrincipalDep,
@@ -135,93 +131,73 @@ def create_booking(
     body: BookingIn,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> Any:
+    """Book directly (hold and confirm in one step); same key and body answer 200."""
     authorize(who, rid, Permission.CREATE_BOOKING)
-    if body.allow_slack:
-        authorize(who, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
-    booking, created = bookings.create_booking(
-        rt.db,
-        rid,
-        party=body.party_size,
+    request = bookings.BookingRequest(
+        party_size=body.party_size,
         start=body.start,
         guest=_guest(body.guest),
         notes=body.notes,
-        labels=body.table_labels,
+        table_labels=body.table_labels,
         allow_slack=body.allow_slack,
         idempotency_key=idempotency_key,
-        body_hash=bookings.request_hash(body.model_dump(mode="json")),
-        actor=_actor(who),
     )
+    booking, created = bookings.create_booking(rt.db, rid, request, who)
     response.status_code = 201 if created else 200
-    return booking
+    return to_json(booking)
 
 
-@router.get("/bookings", response_model=list[BookingOut])
-def list_bookings(
-    rt: RuntimeDep,
-    who: PrincipalDep,
-    rid: RestaurantId,
-    date: Annotated[str, Query(min_length=1, max_length=10, examples=["2027-03-10"])],
-) -> list[dict[str, Any]]:
+@router.get("/bookings", response_model=list[BookingOut], operation_id="listBookings")
+def list_bookings(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, date: DateQuery) -> Any:
+    """Every booking of a local date, all statuses."""
     authorize(who, rid, Permission.READ_BOOKINGS)
-    return bookings.list_bookings(rt.db, rid, date)
+    return to_json(bookings.list_bookings(rt.db, rid, date))
 
 
-@router.get("/bookings/{booking_id}", response_model=BookingOut)
-def get_booking(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
+@router.get("/bookings/{booking_id}", response_model=BookingOut, operation_id="getBooking")
+def get_booking(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> Any:
     authorize(who, rid, Permission.READ_BOOKINGS)
-    return bookings.get_booking(rt.db, rid, booking_id)
+    return to_json(bookings.get_booking(rt.db, rid, booking_id))
 
 
-def _transition(rt: Any, who: Principal, rid: str, booking_id: str, action: str) -> dict[str, Any]:
-    own_only = authorize_booking_action(who, rid, action)
-    return bookings.transition(rt.db, rid, booking_id, action, _actor(who), own_only=own_only)
+def _status_route(action: status.Action, operation_id: str) -> None:
+    def change(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> Any:
+        return to_json(status.transition(rt.db, rid, booking_id, action, who))
+
+    change.__name__ = operation_id
+    change.__doc__ = (
+        f"{action.value.capitalize()} a booking (409 ILLEGAL_TRANSITION when its status does not allow it)."
+    )
+    router.post(f"/bookings/{{booking_id}}/{action.value}", response_model=BookingOut, operation_id=operation_id)(
+        change
+    )
 
 
-@router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)
-def cancel(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
-    return _transition(rt, who, rid, booking_id, "cancel")
+_status_route(status.Action.CANCEL, "cancelBooking")
+_status_route(status.Action.SEAT, "seatBooking")
+_status_route(status.Action.COMPLETE, "completeBooking")
+_status_route(status.Action.NO_SHOW, "markNoShow")
 
 
-@router.post("/bookings/{booking_id}/seat", response_model=BookingOut)
-def seat(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
-    return _transition(rt, who, rid, booking_id, "seat")
-
-
-@router.post("/bookings/{booking_id}/complete", response_model=BookingOut)
-def complete(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
-    return _transition(rt, who, rid, booking_id, "complete")
-
-
-@router.post("/bookings/{booking_id}/no-show", response_model=BookingOut)
-def no_show(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str) -> dict[str, Any]:
-    return _transition(rt, who, rid, booking_id, "no-show")
-
-
-@router.put("/bookings/{booking_id}/tables", response_model=BookingOut)
-def assign_tables(
-    rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str, body: TablesIn
-) -> dict[str, Any]:
+@router.put("/bookings/{booking_id}/tables", response_model=BookingOut, operation_id="assignTables")
+def assign_tables(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str, body: TablesIn) -> Any:
     """Move a live booking onto the chosen tables; a refusal lists every check."""
     authorize(who, rid, Permission.MANAGE_BOOKINGS)
-    return moves.assign_tables(rt.db, rid, booking_id, body.table_labels, body.allow_slack, _actor(who))
+    request = moves.AssignRequest(body.table_labels, body.allow_slack)
+    return to_json(moves.assign_tables(rt.db, rid, booking_id, request, who))
 
 
-@router.patch("/bookings/{booking_id}", response_model=BookingOut)
-def reschedule(
-    rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str, body: BookingPatch
-) -> dict[str, Any]:
+@router.patch("/bookings/{booking_id}", response_model=BookingOut, operation_id="rescheduleBooking")
+def reschedule(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str, body: BookingPatch) -> Any:
     """Move a live booking to another start and/or party size, all or nothing."""
     authorize(who, rid, Permission.MANAGE_BOOKINGS)
-    return moves.reschedule(rt.db, rid, booking_id, body.start, body.party_size, _actor(who))
+    request = moves.RescheduleRequest(body.start, body.party_size)
+    return to_json(moves.reschedule(rt.db, rid, booking_id, request, who))
 
 
-@router.get("/timeline")
-def get_timeline(
-    rt: RuntimeDep,
-    who: PrincipalDep,
-    rid: RestaurantId,
-    date: Annotated[str, Query(min_length=1, max_length=10, examples=["2027-03-10"])],
-) -> dict[str, Any]:
+@router.get("/timeline", response_model=TimelineOut, operation_id="getTimeline")
+def get_timeline(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, date: DateQuery) -> Any:
+    """Per table, the bookings, live holds and blocks of a local date."""
     authorize(who, rid, Permission.READ_BOOKINGS)
-    return reads.timeline(rt.db, rid, date)
+    return to_json(reads.timeline(rt.db, rid, date))

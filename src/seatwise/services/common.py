@@ -1,0 +1,224 @@
+"""Pieces every write use case shares: the clock, the booking row, the refusals,
+"lock the slot, then plan", and "read, lock the slot, re-read".
+
+Lock order: docs/architecture.md ("Lock order") states it once; every helper here
+takes its locks in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from seatwise.core.assignment import Check, check_assignment
+from seatwise.core.availability import check_party, nearest_available
+from seatwise.core.errors import (
+    AdjacencyMismatch,
+    CapacityExceeded,
+    HoldConflict,
+    NotFound,
+    SeatwiseError,
+    SlackExceeded,
+    TableConflict,
+    ValidationFailed,
+    ZoneMismatch,
+)
+from seatwise.core.events import EventType
+from seatwise.core.model import Pacing, PacingUsage, Venue
+from seatwise.core.pacing import pacing_allows
+from seatwise.core.planner import best_plan
+from seatwise.core.timerules import BookingWindow, booking_window, day_span, service_at
+from seatwise.services.auth import Principal
+from seatwise.services.results import Guest, to_json
+from seatwise.store import bookings as repo
+from seatwise.store import ledger
+from seatwise.store.db import Conflict
+from seatwise.store.venues import Conn
+
+# Only these statuses occupy tables and pacing.
+OCCUPYING = frozenset({"pending", "confirmed", "seated"})
+
+
+def utcnow() -> datetime:
+    """The one clock of the services (the core is given `now`, never reads it)."""
+    return datetime.now(UTC)
+
+
+def present(row: dict[str, Any] | None) -> dict[str, Any]:
+    """A row this transaction just wrote or locked: its absence is a bug, not a 404."""
+    if row is None:
+        raise LookupError("a row written in this transaction is missing")
+    return row
+
+
+def window_columns(window: BookingWindow) -> dict[str, Any]:
+    """The columns a booking or hold stores for its window."""
+    return {
+        "start_at": window.start,
+        "block_start": window.block_start,
+        "end_at": window.block_end,
+        "slot_start": window.slot_start,
+        "service_date": window.service_date,
+        "service_name": window.service.name,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class NewBooking:
+    """What a new booking row says beyond its window."""
+
+    party_size: int
+    guest: Guest
+    notes: str | None
+    allow_slack: bool
+    policy_version: str
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    hold_id: str | None = None
+
+
+def booking_row(
+    booking_id: str, new: NewBooking, window: dict[str, Any], actor: Principal, now: datetime
+) -> dict[str, Any]:
+    """The one place a booking row is built (direct bookings and confirmed holds)."""
+    return {
+        "id": booking_id,
+        "status": "confirmed",
+        "party_size": new.party_size,
+        **window,
+        "guest_name": new.guest.name,
+        "guest_phone": new.guest.phone,
+        "guest_email": new.guest.email,
+        "notes": new.notes,
+        "channel": actor.role,
+        "created_by_key": actor.key_id,
+        "allow_slack": new.allow_slack,
+        "policy_version": new.policy_version,
+        "idempotency_key": new.idempotency_key,
+        "request_hash": new.request_hash,
+        "hold_id": new.hold_id,
+        "created_at": now,
+    }
+
+
+def emit(conn: Conn, rid: str, event: EventType, payload: Any) -> None:
+    """Write an outbox event in the caller's transaction; a result is sent as its JSON."""
+    repo.emit(conn, rid, event.value, to_json(payload))
+
+
+def pacing_of_slot(venue: Venue, slot: datetime) -> Pacing | None:
+    """The current pacing limits of the service a stored slot belongs to."""
+    try:
+        return service_at(venue, slot).service.pacing
+    except SeatwiseError:
+        return None  # the policy changed since; no limit to refresh
+
+
+# --- refusals -------------------------------------------------------------------------
+
+# The first failed check, in this order, names the refusal: sets that can never work
+# are 422, sets blocked by others are 409.
+_REFUSAL_BY_CHECK: tuple[tuple[str, type[SeatwiseError]], ...] = (
+    ("capacity", ValidationFailed),
+    ("zone", ZoneMismatch),
+    ("movable", AdjacencyMismatch),
+    ("adjacency", AdjacencyMismatch),
+    ("slack", SlackExceeded),
+    ("conflict", TableConflict),
+    ("hold", HoldConflict),
+)
+
+
+def refusal_for(checks: Sequence[Check]) -> SeatwiseError | None:
+    """The error for a failed table-set check, carrying every check, or None."""
+    failed = {c.check: c for c in checks if not c.ok}
+    if not failed:
+        return None
+    rendered = [{"check": c.check, "ok": c.ok, "message": c.message} for c in checks]
+    for name, cls in _REFUSAL_BY_CHECK:
+        if name in failed:
+            return cls(failed[name].message, checks=rendered)
+    return ValidationFailed("the table set was refused", checks=rendered)
+
+
+def capacity_exceeded(
+    conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str
+) -> CapacityExceeded:
+    """ "No room" with the nearest available times of that service date."""
+    day = ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now)
+    return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, party, now))
+
+
+# --- locking --------------------------------------------------------------------------
+
+
+def reserve(
+    conn: Conn,
+    rid: str,
+    venue: Venue,
+    party: int,
+    start: datetime,
+    labels: Sequence[str] | None,
+    now: datetime,
+    *,
+    allow_slack: bool = False,
+) -> tuple[BookingWindow, tuple[int, ...]]:
+    """Lock the slot, check pacing, plan (or check the chosen tables), clear expired
+    holds in the way, and count the party in pacing. The caller inserts allocations."""
+    check_party(venue, party)
+    window = booking_window(venue, party, start)
+    # Sent together (one round trip in pipeline mode); the server runs them in order,
+    # so the ledger is read after the slot's lock is held.
+    locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+    reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
+    usage, day = ledger.usage_of(locked), ledger.ledger_of(reads)
+    if not pacing_allows(window.service.pacing, usage, party):
+        raise capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
+    if labels:
+        checks = check_assignment(
+            venue, party, labels, window.block_start, window.block_end, day, now, allow_slack=allow_slack
+        )
+        refusal = refusal_for(checks)
+        if refusal is not None:
+            raise refusal
+        table_ids = tuple(sorted(venue.table_by_label[x].id for x in labels))
+    else:
+        plan = best_plan(venue, party, window.block_start, window.block_end, day, now)
+        if plan is None:
+            raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
+        table_ids = plan.table_ids
+    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now)
+    ledger.add_pacing(conn, rid, window.slot_start, party, 1)
+    return window, table_ids
+
+
+SlotsToLock = Callable[[dict[str, Any]], Mapping[datetime, Pacing | None]]
+
+
+def lock_booking(
+    conn: Conn,
+    rid: str,
+    booking_id: str,
+    now: datetime,
+    slots: SlotsToLock,
+    *,
+    visible: Callable[[dict[str, Any]], bool] = lambda _row: True,
+) -> tuple[dict[str, Any], dict[datetime, PacingUsage]]:
+    """Read a booking, lock the pacing rows `slots(row)` names (ascending), then lock
+    the booking row and read it again: the lock order puts slots before bookings.
+
+    A booking `visible` refuses is answered 404, as if it did not exist. A booking whose slot
+    or party changed between the two reads was moved concurrently: the use case is
+    retried on fresh rows.
+    """
+    current = repo.get_booking(conn, rid, booking_id)
+    if current is None or not visible(current):
+        raise NotFound("no such booking")
+    wanted = slots(current)
+    usage = ledger.lock_slots(conn, rid, dict(wanted), now) if wanted else {}
+    row = present(repo.get_booking(conn, rid, booking_id, for_update=True))
+    if (row["slot_start"], row["party_size"]) != (current["slot_start"], current["party_size"]):
+        raise Conflict("moved concurrently")
+    return row, usage

@@ -1,0 +1,228 @@
+"""What the use cases return: typed, immutable results.
+
+Every shell renders these: the API to JSON (:func:`to_json`, the one JSON shape,
+also the `data` of outbox events and webhooks), the dashboard and the guest page
+to HTML. Instants are in the restaurant's zone (so they carry its local offset);
+tables are named by label, in natural order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from seatwise.core.model import Venue, natural_key
+from seatwise.core.timerules import venue_zone
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: str
+    status: str
+    party_size: int
+    start: datetime  # the guest's start
+    end: datetime  # when the tables are free again (block end)
+    tables: tuple[str, ...]
+    guest: Guest
+    notes: str | None
+    service: str
+    channel: str | None
+    allow_slack: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    id: str
+    party_size: int
+    start: datetime
+    end: datetime
+    tables: tuple[str, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    time: str  # local HH:MM
+    start: datetime
+    service: str
+    available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    max_covers: int | None  # None: no cover limit
+    booked_covers: int
+    utilization_percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """A day's slots; with a requested time also `available`, `alternatives` (nearest
+    first) and that slot's `capacity` (absent from the JSON without a time)."""
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"available", "alternatives", "capacity"})
+
+    date: date
+    party_size: int
+    timezone: str
+    slots: tuple[Slot, ...]
+    available: bool | None = None
+    alternatives: tuple[str, ...] | None = None
+    capacity: Capacity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineAllocation:
+    kind: str  # booking | hold | block
+    id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineTable:
+    label: str
+    zone: str
+    seats: int
+    allocations: tuple[TimelineAllocation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    date: date
+    timezone: str
+    tables: tuple[TimelineTable, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    id: str
+    tables: tuple[str, ...]
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneInfo:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Restaurant:
+    id: str
+    slug: str
+    name: str
+    timezone: str
+    slot_minutes: int
+    venue_version: int
+    policy_version: str
+    zones: tuple[ZoneInfo, ...]
+    tables: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedRestaurant(Restaurant):
+    api_keys: dict[str, str]  # role -> secret, shown in this result only
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedApiKey(ApiKey):
+    key: str  # the secret, shown in this result only
+
+
+# --- building results from rows -------------------------------------------------------
+
+
+def labels_of(venue: Venue, table_ids: Any) -> tuple[str, ...]:
+    """Labels of table ids in table order, as bookings and holds list them (ids of
+    tables since removed are skipped)."""
+    return tuple(venue.table_by_id[t].label for t in sorted(table_ids) if t in venue.table_by_id)
+
+
+def booking_of(venue: Venue, row: dict[str, Any]) -> Booking:
+    """A booking row as read by `store.bookings` (labels in table-id order)."""
+    zone = venue_zone(venue)
+    return Booking(
+        id=row["id"],
+        status=row["status"],
+        party_size=row["party_size"],
+        start=row["start_at"].astimezone(zone),
+        end=row["end_at"].astimezone(zone),
+        tables=tuple(row["labels"]),
+        guest=Guest(row["guest_name"], row["guest_phone"], row["guest_email"]),
+        notes=row["notes"],
+        service=row["service_name"],
+        channel=row["channel"],
+        allow_slack=row["allow_slack"],
+        created_at=row["created_at"].astimezone(zone),
+    )
+
+
+def hold_of(venue: Venue, row: dict[str, Any]) -> Hold:
+    zone = venue_zone(venue)
+    return Hold(
+        id=row["id"],
+        party_size=row["party_size"],
+        start=row["start_at"].astimezone(zone),
+        end=row["end_at"].astimezone(zone),
+        tables=labels_of(venue, row["table_ids"]),
+        expires_at=row["expires_at"].astimezone(zone),
+    )
+
+
+def block_of(venue: Venue, row: dict[str, Any]) -> Block:
+    zone = venue_zone(venue)
+    labels = (venue.table_by_id[t].label for t in row["table_ids"] if t in venue.table_by_id)
+    return Block(
+        id=row["id"],
+        tables=tuple(sorted(labels, key=natural_key)),
+        start=row["start_at"].astimezone(zone),
+        end=row["end_at"].astimezone(zone),
+        reason=row["reason"],
+    )
+
+
+# --- JSON -----------------------------------------------------------------------------
+
+
+def to_json(value: Any) -> Any:
+    """The JSON form of a result: field names as members, instants and dates in ISO
+    8601 (instants with their offset), tuples as arrays. Fields a result lists in
+    `OMIT_WHEN_NONE` are left out when None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        omit: frozenset[str] = getattr(value, "OMIT_WHEN_NONE", frozenset())
+        out = {}
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if item is None and field.name in omit:
+                continue
+            out[field.name] = to_json(item)
+        return out
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value
