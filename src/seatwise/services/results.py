@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any, ClassVar
 
 from seatwise.core.model import Venue, natural_key
@@ -206,23 +207,31 @@ def block_of(venue: Venue, row: dict[str, Any]) -> Block:
 # --- JSON -----------------------------------------------------------------------------
 
 
+@cache
+def _members(cls: type) -> tuple[tuple[str, bool], ...]:
+    """A result class's fields, each with whether it is left out when None."""
+    omit: frozenset[str] = getattr(cls, "OMIT_WHEN_NONE", frozenset())
+    return tuple((f.name, f.name in omit) for f in dataclasses.fields(cls))
+
+
 def to_json(value: Any) -> Any:
     """The JSON form of a result: field names as members, instants and dates in ISO
     8601 (instants with their offset), tuples as arrays. Fields a result lists in
     `OMIT_WHEN_NONE` are left out when None."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        omit: frozenset[str] = getattr(value, "OMIT_WHEN_NONE", frozenset())
-        out = {}
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
-            if item is None and field.name in omit:
-                continue
-            out[field.name] = to_json(item)
-        return out
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [to_json(v) for v in value]
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for name, omit in _members(type(value)):
+            item = getattr(value, name)
+            if item is None and omit:
+                continue
+            out[name] = to_json(item)
+        return out
     return value

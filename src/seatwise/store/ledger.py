@@ -1,11 +1,8 @@
 """The ledger: allocations (who occupies which table when) and pacing usage.
 
-Lock order, for every writer: expired hold rows of its slot and any hold it acts
-on, then the pacing row of the slot it starts in (so writers of one slot are
-serialised and plan on each other's committed result), then allocation rows in
-ascending table order. A writer that touches two slots (a move) locks them in
-ascending slot order. Concurrent writers therefore never wait on each other in a
-cycle (PostgreSQL still detects any deadlock, and the caller retries).
+Writers lock in the order docs/architecture.md states ("Lock order"). Locking a
+slot's pacing row serialises the writers of one slot, so each plans on the others'
+committed result.
 
 Reads come in two halves, `queue_*` (send the statement) and `*_of` (read its
 result), so a use case in pipeline mode can send the slot lock and both ledger
