@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from seatwise.runtime import Runtime
@@ -38,6 +38,13 @@ async def restaurant_id(rid: str) -> str:
     return parse_id(rid, "restaurant")
 
 
+async def no_store(response: Response) -> None:
+    """For answers that carry a secret (a new restaurant's keys, a new key): no cache
+    may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+NoStore = Depends(no_store)
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 RestaurantId = Annotated[str, Depends(restaurant_id)]
