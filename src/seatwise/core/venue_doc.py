@@ -24,11 +24,11 @@ import hashlib
 import json
 import re
 import unicodedata
+from importlib import resources
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from functools import cache
 from typing import Any, NamedTuple
-from zoneinfo import available_timezones
 
 import yaml
 
@@ -563,7 +563,9 @@ class _Checker:
         max_party = self.integer(m, path, "max_party", PARTY) if "max_party" in m else seats
         movable = self.boolean(m, path, "movable", True)
         active = self.boolean(m, path, "active", True)
-        if min_party is not None and max_party is not None and min_party > max_party:
+        if seats is not None and max_party is not None and max_party > seats:
+            self.add(f"{path}.max_party", f"max_party ({max_party}) must not exceed seats ({seats})")
+        elif min_party is not None and max_party is not None and min_party > max_party:
             where = "max_party" if "max_party" in m else "min_party"
             self.add(
                 f"{path}.{where}",
@@ -919,7 +921,11 @@ def _as_date(value: object) -> date | None:
 
 @cache
 def _known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The IANA names of the pinned `tzdata` release (its `zones` list), not whatever
+    the host's zoneinfo folder holds: `localtime`, `posixrules` and the like are
+    host-dependent files, not zones, and `Factory` is a placeholder."""
+    names = resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(names) - {"Factory"}
 
 
 def _at(path: str, key: str) -> str:
