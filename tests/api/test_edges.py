@@ -51,9 +51,7 @@ def test_the_bearer_scheme_is_case_insensitive(base_url: str, create_restaurant:
         assert got.status_code == 200, (scheme, got.text)
 
 
-def test_answers_carrying_secrets_are_not_cached(
-    admin: httpx.Client, create_restaurant: Callable[..., dict[str, Any]], demo_document: dict[str, Any]
-) -> None:
+def test_answers_carrying_secrets_are_not_cached(admin: httpx.Client) -> None:
     doc = {**small_venue(tables=1), "slug": "secret-bearing-" + str(time.monotonic_ns())}
     created = admin.post("/v1/restaurants", json=doc)
     assert created.status_code == 201
@@ -86,7 +84,7 @@ def _raw(base_url: str, request: bytes, *, timeout: float = 10) -> bytes:
         return out
 
 
-def test_a_body_over_one_mib_is_refused_from_its_declared_length(base_url: str, owner_url: str) -> None:
+def test_a_body_over_one_mib_is_refused_from_its_declared_length(base_url: str) -> None:
     """The header alone decides: the 64 MB body is never sent, let alone parsed."""
     head = (
         b"POST /v1/restaurants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -110,13 +108,13 @@ def test_a_chunked_body_over_one_mib_is_refused_without_reading_it_all(base_url:
             sent += len(piece)
             yield piece
 
-    with pytest.raises(httpx.HTTPError):
-        # The server answers 413 and closes; the client is still writing.
-        response = httpx.post(
+    try:
+        status: int | None = httpx.post(
             f"{base_url}/v1/restaurants", content=chunks(), headers={"Content-Type": "application/json"}, timeout=10
-        )
-        assert response.status_code == 413  # if the client managed to read the answer
-        raise httpx.HTTPError("answered")
+        ).status_code
+    except httpx.HTTPError:
+        status = None  # the server answered 413 and closed while the client was still writing
+    assert status in (413, None)
     assert sent < 8 * MAX_BODY_BYTES
 
 

@@ -24,10 +24,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from importlib import resources
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from functools import cache
+from importlib import resources
 from typing import Any, NamedTuple
 
 import yaml

@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass
 
 from seatwise.core.errors import IdempotencyKeyReused, NotFound
 from seatwise.core.events import EventType
+from seatwise.core.text import check_texts
 from seatwise.core.timerules import parse_local_date, resolve_start
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.common import NewBooking, booking_row, emit, reserve, utcnow, window_columns
 from seatwise.services.ids import parse_id
-from seatwise.services.results import Booking, Guest, booking_of, labels_of
+from seatwise.services.results import Booking, Guest, booking_of, guest_texts, labels_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -38,6 +39,9 @@ class BookingRequest:
     table_labels: Sequence[str] | None = None
     allow_slack: bool = False  # waive the slack budget: staff only
     idempotency_key: str | None = None
+
+    def __post_init__(self) -> None:
+        check_texts(guest_texts(self.guest, self.notes))
 
     def fingerprint(self) -> str:
         """What an Idempotency-Key promises: the same request (the key itself aside)."""

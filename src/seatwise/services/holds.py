@@ -19,6 +19,7 @@ from datetime import timedelta
 from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, TableConflict
 from seatwise.core.events import EventType
 from seatwise.core.model import Venue
+from seatwise.core.text import check_texts
 from seatwise.core.timerules import resolve_start, venue_zone
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Principal
@@ -33,7 +34,7 @@ from seatwise.services.common import (
     window_columns,
 )
 from seatwise.services.ids import parse_id
-from seatwise.services.results import Booking, Guest, Hold, booking_of, hold_of
+from seatwise.services.results import Booking, Guest, Hold, booking_of, guest_texts, hold_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -53,6 +54,9 @@ class ConfirmRequest:
     guest: Guest
     notes: str | None = None
     idempotency_key: str | None = None
+
+    def __post_init__(self) -> None:
+        check_texts(guest_texts(self.guest, self.notes))
 
 
 def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) -> Hold:

@@ -19,7 +19,7 @@ VenueDocumentBody = Body(..., description="a venue document (schema VenueDocumen
 
 
 class ApiKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as written: "2" and true are not 2 or 1
 
     role: Literal["staff", "channel"]
 
