@@ -213,9 +213,9 @@ def test_requests_needing_no_database_are_not_starved(
                     got = quick.get(path)
                     elapsed = time.monotonic() - started
                     assert got.status_code == status, path
-                    assert elapsed < 0.3, f"{path} took {elapsed:.2f}s behind database-bound requests"
+                    assert elapsed < 1.0, f"{path} took {elapsed:.2f}s behind database-bound requests"
                 started = time.monotonic()
                 assert quick.get("/healthz").status_code == 200
-                assert time.monotonic() - started < 0.3
+                assert time.monotonic() - started < 1.0
             locker.rollback()  # release: every waiting request completes normally
             assert [f.result().status_code for f in waiting] == [200] * 60
