@@ -7,10 +7,10 @@ Routes are thin: parse, authorize, call a service, render. Every refusal is a
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from typing import Any
 
 import psycopg
-import swagger_ui_bundle  # type: ignore[import-untyped]  # ships no py.typed; one Path attribute used
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -122,7 +122,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in routes.ROUTERS:
         app.include_router(router)
     web.mount(app)
-    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)), name="docs-assets")
+    # Swagger UI 5 as PyPI `fastapi-offline` ships it (only its files are used).
+    swagger_ui = resources.files("fastapi_offline") / "static"
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -131,7 +133,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             title="Seatwise API",
             swagger_js_url="/docs/assets/swagger-ui-bundle.js",
             swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            swagger_favicon_url="/docs/assets/favicon.png",
         )
 
     app.add_middleware(GuardMiddleware)
