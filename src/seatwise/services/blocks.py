@@ -83,7 +83,7 @@ def create_block(db: Database, rid: str, request: BlockRequest, actor: Principal
             raise BlockConflict(f"the block would overlap {names}", bookings=overlaps)
         block_id = str(uuid.uuid4())
         repo.insert_block(conn, rid, block_id, lo, hi, request.reason)
-        ledger.clear_expired_holds(conn, rid, lo, hi, now)
+        ledger.clear_expired_holds(conn, rid, lo, hi, now, table_ids)
         for piece_lo, piece_hi in _pieces(lo, hi):
             ledger.insert_allocations(conn, rid, table_ids, piece_lo, piece_hi, block_id=block_id)
         row = {"id": block_id, "start_at": lo, "end_at": hi, "reason": request.reason, "table_ids": table_ids}

@@ -112,6 +112,7 @@ def release_hold(db: Database, rid: str, hold_id: str) -> None:
         venue = venue_snapshot(conn, rid)  # releasing only frees: no need to hold the venue still
         ledger.lock_slot(conn, rid, hold["slot_start"], pacing_of_slot(venue, hold["slot_start"]), utcnow())
         ledger.release_hold_pacing(conn, rid, hold_id)
+        ledger.lock_tables(conn, rid, hold["table_ids"])
         repo.delete_hold(conn, rid, hold_id)  # its allocations go with it
         emit(conn, rid, EventType.HOLD_RELEASED, {"id": hold_id})
 
@@ -172,6 +173,7 @@ def confirm_hold(
             hold_id=hold_id,
         )
         repo.insert_booking(conn, rid, booking_row(booking_id, new, window, actor, now), hold["table_ids"])
+        ledger.lock_tables(conn, rid, hold["table_ids"])
         moved = repo.transfer_hold_allocations(conn, rid, hold_id, booking_id)
         if moved != len(hold["table_ids"]):  # a live hold keeps its rows; anything else is a bug
             raise LookupError(f"hold {hold_id} had {moved} allocations for {len(hold['table_ids'])} tables")

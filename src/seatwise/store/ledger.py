@@ -147,18 +147,80 @@ def release_hold_pacing(conn: Conn, rid: str, hold_id: str) -> None:
     )
 
 
-def clear_expired_holds(conn: Conn, rid: str, block_start: datetime, block_end: datetime, now: datetime) -> None:
-    """Delete expired holds' allocations overlapping a wanted block.
+# Table locks: one transaction-level advisory lock per (restaurant, table), taken in
+# ascending table order before a writer changes any allocation row of the table. Two
+# writers inserting overlapping rows on one table would otherwise both insert, both
+# find the other's uncommitted row in the exclusion check and wait on each other (a
+# deadlock PostgreSQL breaks by killing one); with the lock, the second waits for the
+# first to commit and then meets a plain exclusion violation (re-planned).
+LOCK_TABLES_SQL = """
+SELECT count(pg_advisory_xact_lock(hashtextextended(%(rid)s::text || ':' || t, 0))) AS locked
+FROM (SELECT DISTINCT t FROM unnest(%(tables)s::bigint[]) AS t ORDER BY t) ordered"""
+
+LOCK_BOOKING_TABLES_SQL = """
+SELECT count(pg_advisory_xact_lock(hashtextextended(%(rid)s::text || ':' || t, 0))) AS locked
+FROM (SELECT DISTINCT t FROM (
+          SELECT unnest(%(tables)s::bigint[]) AS t
+          UNION SELECT table_id FROM allocations
+          WHERE restaurant_id = %(rid)s::uuid AND booking_id = %(booking)s::uuid) u
+      ORDER BY t) ordered"""
+
+
+def lock_tables(conn: Conn, rid: str, table_ids: Iterable[int], *, with_booking: str | None = None) -> None:
+    """Take the table locks of `table_ids` (and of the tables `with_booking` holds now),
+    ascending. Held to the end of the transaction. The lock order of every writer:
+    slot pacing rows (ascending), then table locks (ascending), then allocation rows."""
+    tables = sorted(set(table_ids))
+    if with_booking is None:
+        conn.execute(LOCK_TABLES_SQL, {"rid": rid, "tables": tables})
+    else:
+        conn.execute(LOCK_BOOKING_TABLES_SQL, {"rid": rid, "tables": tables, "booking": with_booking})
+
+
+# The tables of expired holds' rows in a block: clearing them changes their rows.
+LOCK_EXPIRED_TABLES_SQL = """
+SELECT count(pg_advisory_xact_lock(hashtextextended(%(rid)s::text || ':' || t, 0))) AS locked
+FROM (SELECT DISTINCT t FROM (
+          SELECT unnest(%(tables)s::bigint[]) AS t
+          UNION SELECT table_id FROM allocations
+          WHERE restaurant_id = %(rid)s::uuid AND booking_id = %(booking)s::uuid
+          UNION SELECT table_id FROM allocations
+          WHERE restaurant_id = %(rid)s::uuid AND hold_id IS NOT NULL AND expires_at <= %(now)s
+            AND during && tstzrange(%(lo)s, %(hi)s, '[)')) u
+      ORDER BY t) ordered"""
+
+
+def clear_expired_holds(
+    conn: Conn,
+    rid: str,
+    block_start: datetime,
+    block_end: datetime,
+    now: datetime,
+    table_ids: Iterable[int],
+    *,
+    with_booking: str | None = None,
+) -> None:
+    """Lock `table_ids`, the tables `with_booking` holds and those of expired holds'
+    rows overlapping a wanted block (see `lock_tables`), then delete those rows.
 
     An expired hold occupies nothing; its rows are removed here, in the writer's
     transaction, so no sweeper is needed for correctness. The hold row stays (its
     pacing is given back by whoever next locks its slot, or by the sweeper).
     """
+    args = {
+        "rid": rid,
+        "tables": sorted(set(table_ids)),
+        "booking": with_booking,
+        "now": now,
+        "lo": block_start,
+        "hi": block_end,
+    }
+    conn.execute(LOCK_EXPIRED_TABLES_SQL, args)
     conn.execute(
         """DELETE FROM allocations
-           WHERE restaurant_id = %s AND hold_id IS NOT NULL AND expires_at <= %s
-             AND during && tstzrange(%s, %s, '[)')""",
-        [rid, now, block_start, block_end],
+           WHERE restaurant_id = %(rid)s AND hold_id IS NOT NULL AND expires_at <= %(now)s
+             AND during && tstzrange(%(lo)s, %(hi)s, '[)')""",
+        args,
     )
 
 
@@ -187,7 +249,9 @@ def insert_allocations(
 
 
 def archive_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:
-    """Move a booking's allocations to the archive (its tables are free at once)."""
+    """Move a booking's allocations to the archive (its tables are free at once),
+    under its tables' locks (an inserter may be waiting on these rows)."""
+    lock_tables(conn, rid, (), with_booking=booking_id)
     cur = conn.execute(
         """WITH gone AS (DELETE FROM allocations WHERE restaurant_id = %s AND booking_id = %s RETURNING *)
            INSERT INTO allocations_archive (restaurant_id, id, table_id, during, booking_id, hold_id,
