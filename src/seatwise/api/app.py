@@ -19,9 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from seatwise import logs, telemetry
 from seatwise.api.guard import GuardMiddleware
 from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
+from seatwise.api.requestctx import RequestContextMiddleware
 from seatwise.core.errors import (
     ERROR_CATALOGUE,
     DatabaseUnavailable,
@@ -38,12 +40,15 @@ PROBLEM = "application/problem+json"
 
 
 def problem_response(error: SeatwiseError) -> JSONResponse:
+    telemetry.REFUSALS.labels(error.code.value).inc()
+    body = error.problem()
+    body["request_id"] = logs.request_id.get()  # the same id as the response header and the log lines
     headers = {}
     if isinstance(error, DatabaseUnavailable):
         headers["Retry-After"] = str(error.retry_after)
     if error.code is ErrorCode.UNAUTHENTICATED:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(error.problem(), status_code=error.status, media_type=PROBLEM, headers=headers)
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -137,7 +142,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
 
     app.add_middleware(GuardMiddleware)
-    app.add_middleware(MetricsMiddleware)  # outermost: counts the guard's refusals too
+    app.add_middleware(MetricsMiddleware)  # counts the guard's refusals too
+    app.add_middleware(RequestContextMiddleware)  # outermost: every later log line has the id
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -44,7 +44,9 @@ class GuardMiddleware:
 
         async def send_nosniff(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), NOSNIFF]
+                headers = list(message.get("headers", []))
+                if all(name.lower() != NOSNIFF[0] for name, _ in headers):  # a page may have set it already
+                    message["headers"] = [*headers, NOSNIFF]
             await send(message)
 
         headers = dict(scope["headers"])

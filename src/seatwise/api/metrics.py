@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REGISTRY = CollectorRegistry()
+from seatwise.telemetry import REGISTRY
+
 REQUESTS = Counter(
     "seatwise_http_requests_total",
     "HTTP requests by route, method and status",

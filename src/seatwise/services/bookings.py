@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from seatwise import telemetry
 from seatwise.core.errors import IdempotencyKeyReused, NotFound
 from seatwise.core.events import EventType
 from seatwise.core.text import check_texts
@@ -97,7 +98,10 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
         emit(conn, rid, EventType.BOOKING_CREATED, booking)
         return booking, True
 
-    return db.run(rid, use_case, pipeline=True)
+    booking, created = db.run(rid, use_case, pipeline=True)
+    if created:
+        telemetry.BOOKINGS_CREATED.labels("direct", actor.role).inc()
+    return booking, created
 
 
 def get_booking(db: Database, rid: str, booking_id: str) -> Booking:
