@@ -21,7 +21,7 @@ from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, Ra
 from seatwise.core.events import EventType
 from seatwise.core.model import Venue
 from seatwise.core.text import check_texts
-from seatwise.core.timerules import resolve_start, venue_zone
+from seatwise.core.timerules import check_not_past, resolve_start, venue_zone
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Principal
 from seatwise.services.common import (
@@ -84,6 +84,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
                 )
         venue = venue_snapshot(conn, rid, for_write=True)
         instant = resolve_start(venue, request.start)
+        check_not_past(instant, now)
         window, table_ids = reserve(conn, rid, venue, request.party_size, instant, request.table_labels, now)
         hold_id = str(uuid.uuid4())
         expires_at = now + timedelta(seconds=venue.policy.hold_ttl_seconds)
