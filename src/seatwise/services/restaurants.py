@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import secrets
 import uuid
+import zoneinfo
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from seatwise.core.assignment import check_assignment
 from seatwise.core.errors import NotFound, SlugTaken, ValidationFailed, VenueInUse
 from seatwise.core.model import EMPTY_LEDGER, Venue
+from seatwise.core.timerules import venue_zone
 from seatwise.core.venue_doc import parse_venue_document, policy_version, venue_to_document
 from seatwise.services.ids import parse_id
 from seatwise.services.results import ApiKey, CreatedApiKey, CreatedRestaurant, Restaurant, ZoneInfo
@@ -61,7 +63,7 @@ def restaurant_view(conn: Conn, rid: str) -> Restaurant:
         policy_version=row["policy_version"],
         zones=tuple(ZoneInfo(z.key, z.name) for z in venue.zones),
         tables=len(venue.tables),
-        created_at=row["created_at"],
+        created_at=row["created_at"].astimezone(venue_zone(venue)),
     )
 
 
@@ -149,8 +151,17 @@ def replace_venue(db: Database, rid: str, document: object) -> Restaurant:
 # --- API keys ---------------------------------------------------------------------------
 
 
-def _key_of(row: dict[str, Any]) -> ApiKey:
-    return ApiKey(id=row["id"], role=row["role"], created_at=row["created_at"], revoked_at=row["revoked_at"])
+def _key_of(row: dict[str, Any], zone: tzinfo) -> ApiKey:
+    """A key as the API shows it: its instants with the restaurant's local offset."""
+    revoked = row["revoked_at"].astimezone(zone) if row["revoked_at"] is not None else None
+    return ApiKey(id=row["id"], role=row["role"], created_at=row["created_at"].astimezone(zone), revoked_at=revoked)
+
+
+def _zone(conn: Conn, rid: str) -> tzinfo:
+    restaurant = venues.restaurant_row(conn, rid)
+    if restaurant is None:
+        raise NotFound("no such restaurant")
+    return zoneinfo.ZoneInfo(restaurant["timezone"])
 
 
 def create_api_key(db: Database, rid: str, role: str) -> CreatedApiKey:
@@ -159,18 +170,18 @@ def create_api_key(db: Database, rid: str, role: str) -> CreatedApiKey:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
     key_id, key = str(uuid.uuid4()), new_api_key(rid)
     with db.tenant(rid) as conn:
-        if venues.restaurant_row(conn, rid) is None:
-            raise NotFound("no such restaurant")
+        zone = _zone(conn, rid)
         keys.insert_key(conn, rid, key_id, role, key)
         row = keys.get_key(conn, rid, key_id)
     if row is None:
         raise NotFound("no such API key")
-    return CreatedApiKey(**{f.name: getattr(_key_of(row), f.name) for f in fields(ApiKey)}, key=key)
+    return CreatedApiKey(**{f.name: getattr(_key_of(row, zone), f.name) for f in fields(ApiKey)}, key=key)
 
 
 def list_api_keys(db: Database, rid: str) -> list[ApiKey]:
     with db.tenant(rid) as conn:
-        return [_key_of(r) for r in keys.list_keys(conn, rid)]
+        zone = _zone(conn, rid)
+        return [_key_of(r, zone) for r in keys.list_keys(conn, rid)]
 
 
 def revoke_api_key(db: Database, rid: str, key_id: str) -> None:
