@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -88,6 +88,46 @@ def ledger_of(cursors: tuple[psycopg.Cursor[tuple[Any, ...]], Cursor]) -> DayLed
         busy[table_id].append(Busy(lo, hi, kind, ref, expires_at))
     usage = {r["slot_start"]: PacingUsage(r["covers"], r["parties"]) for r in pacing.fetchall()}
     return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=usage)
+
+
+# A business date's timeline: bookings and holds of that service date (DESIGN §3: a
+# service belongs to the date it started on, after midnight included), and blocks
+# overlapping the local calendar day.
+TIMELINE_SQL = """
+SELECT a.table_id, lower(a.during) AS lo, upper(a.during) AS hi, a.expires_at,
+       coalesce(a.booking_id, a.hold_id, a.block_id)::text AS ref,
+       CASE WHEN a.booking_id IS NOT NULL THEN 'booking'
+            WHEN a.hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind
+FROM allocations a
+LEFT JOIN bookings b ON b.restaurant_id = a.restaurant_id AND b.id = a.booking_id
+LEFT JOIN holds h ON h.restaurant_id = a.restaurant_id AND h.id = a.hold_id
+WHERE a.restaurant_id = %(rid)s AND lower(a.during) >= %(from)s AND lower(a.during) < %(hi)s
+  AND upper(a.during) > %(lo)s
+  AND CASE WHEN a.booking_id IS NOT NULL THEN b.service_date = %(day)s
+           WHEN a.hold_id IS NOT NULL THEN h.service_date = %(day)s
+           ELSE upper(a.during) > %(day_lo)s AND lower(a.during) < %(day_hi)s END"""
+
+
+def timeline_busy(
+    conn: Conn, rid: str, day: date, span: tuple[datetime, datetime], calendar_day: tuple[datetime, datetime]
+) -> dict[int, tuple[Busy, ...]]:
+    """Per table, what the timeline of business date `day` shows: its bookings and
+    holds (by service date, within `span`) and the blocks of its calendar day."""
+    lo, hi = min(span[0], calendar_day[0]), max(span[1], calendar_day[1])
+    args = {
+        "rid": rid,
+        "from": lo - LONGEST_BLOCK,
+        "lo": lo,
+        "hi": hi,
+        "day": day,
+        "day_lo": calendar_day[0],
+        "day_hi": calendar_day[1],
+    }
+    busy: dict[int, list[Busy]] = defaultdict(list)
+    for row in conn.cursor(row_factory=tuple_row).execute(TIMELINE_SQL, args):
+        table_id, b_lo, b_hi, expires_at, ref, kind = row
+        busy[table_id].append(Busy(b_lo, b_hi, kind, ref, expires_at))
+    return {k: tuple(v) for k, v in busy.items()}
 
 
 def load_ledger(conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime) -> DayLedger:
