@@ -92,3 +92,32 @@ def test_a_future_start_is_fine_for_everyone(venue: tuple[str, httpx.Client, htt
     soon = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0).isoformat()
     assert channel.post(f"{base}/holds", json={"party_size": 2, "start": soon}).status_code == 201
     assert staff.post(f"{base}/bookings", json={"party_size": 2, "start": soon, "guest": GUEST}).status_code == 201
+
+
+def test_availability_at_an_off_grid_time_answers_what_a_booking_gets(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str
+) -> None:
+    r = create_restaurant(small_venue(tables=1, pacing={"max_parties_per_slot": 2}))
+    base = f"/v1/restaurants/{r['id']}"
+    with client_for(base_url, r["api_keys"]["staff"]) as staff:
+
+        def at(time: str) -> dict[str, Any]:
+            got = staff.get(f"{base}/availability", params={"date": DAY, "party_size": 2, "time": time})
+            assert got.status_code == 200, got.text
+            body: dict[str, Any] = got.json()
+            return body
+
+        def book(time: str) -> int:
+            body = {"party_size": 2, "start": f"{DAY}T{time}", "guest": GUEST}
+            return staff.post(f"{base}/bookings", json=body).status_code
+
+        assert at("19:07")["available"] is True  # said false, then booked fine
+        assert book("19:07") == 201
+        for time in ("18:10", "19:30", "20:06"):  # each overlaps 19:07-20:07 on the only table
+            assert at(time)["available"] is False, time
+            assert book(time) == 409, time
+        assert at("20:07")["available"] is True
+        assert at("20:07")["capacity"]["max_covers"] is None  # the 20:00 slot's pacing (parties only)
+        assert book("20:07") == 201
+        assert at("16:59")["available"] is False  # before the service: a booking is refused too
+        assert book("16:59") == 422

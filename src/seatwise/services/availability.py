@@ -29,6 +29,10 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
         lo, hi = day_span(venue, day)
+        if time_label is not None:
+            # An off-grid time after the last slot (up to the last seating) reaches a
+            # little past the span of the grid.
+            hi += timedelta(minutes=venue.slot_minutes)
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     zone = venue_zone(venue)
 
