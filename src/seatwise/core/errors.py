@@ -124,8 +124,10 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         409,
         "Venue change would strand bookings",
         "A venue change would strand future live bookings: it removes a table they use, "
-        "puts it out of service, shrinks it below their party, or splits their table "
-        "combination across zones; `bookings` lists them with the reason. Nothing was written.",
+        "puts it out of service, shrinks it below their party, splits their table "
+        "combination across zones, leaves their start outside every service (hours, "
+        "last seating, a new closure) or moves their local time (another time zone); "
+        "`bookings` lists them with the reason. Nothing was written.",
     ),
     ErrorCode.BLOCK_CONFLICT: (
         409,
