@@ -21,14 +21,16 @@ from tests.conftest import _free_port
 
 
 def _workers(parent: psutil.Process) -> list[psutil.Process]:
-    """uvicorn's worker processes (multiprocessing children, not its resource tracker)."""
+    """uvicorn's worker processes (multiprocessing children: not its resource tracker,
+    nor the `seatwise worker` that runs the background jobs)."""
     out = []
     for child in parent.children():
         try:
             cmdline = " ".join(child.cmdline())
         except psutil.NoSuchProcess:
             continue
-        if "resource_tracker" not in cmdline and child.status() != psutil.STATUS_ZOMBIE:
+        api_worker = "resource_tracker" not in cmdline and "seatwise.cli worker" not in cmdline
+        if api_worker and child.status() != psutil.STATUS_ZOMBIE:
             out.append(child)
     return out
 

@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    UNSAFE_WEBHOOK_URL = "UNSAFE_WEBHOOK_URL"
 
 
 # code -> (HTTP status, title, when it happens). The single source for docs/errors.md.
@@ -192,6 +193,12 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         500,
         "Internal error",
         "A bug: never expected for any input. The response carries no internals; the server log has the traceback.",
+    ),
+    ErrorCode.UNSAFE_WEBHOOK_URL: (
+        422,
+        "Webhook URL refused",
+        "A webhook URL must be https to a public address (not loopback, link-local or private); "
+        "SEATWISE_WEBHOOK_ALLOW_PRIVATE=1 also allows http and private addresses.",
     ),
 }
 
@@ -418,3 +425,7 @@ class DatabaseUnavailable(SeatwiseError):
 
     code = ErrorCode.DATABASE_UNAVAILABLE
     retry_after = 1
+
+
+class UnsafeWebhookUrl(SeatwiseError):
+    code = ErrorCode.UNSAFE_WEBHOOK_URL

@@ -1,18 +1,25 @@
 """Liveness, readiness and metrics: no key needed.
 
-`/healthz` and `/metrics` run on the event loop and touch no database, so no number
-of database-bound requests waiting in the worker threads can delay them.
+`/healthz` and `/metrics` run on the event loop: `/healthz` touches no database, and
+`/metrics` waits at most `BACKLOG_WAIT` for its one database read, so no number of
+database-bound requests holding the worker threads can hang them.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Response
 
 from seatwise.api import metrics
 from seatwise.api.deps import RuntimeDep
 from seatwise.api.problems import problems
+from seatwise.services import jobs
+
+_log = logging.getLogger(__name__)
+BACKLOG_WAIT = 0.5  # seconds /metrics waits for the jobs' backlog (a database read)
 
 router = APIRouter(tags=["health"])
 
@@ -34,7 +41,17 @@ def readyz(rt: RuntimeDep) -> dict[str, Any]:
 @router.get(
     "/metrics", operation_id="getMetrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
 )
-async def prometheus_metrics() -> Response:
-    """Prometheus exposition of this worker's counters (no key needed)."""
-    body, content_type = metrics.render()
+async def prometheus_metrics(rt: RuntimeDep) -> Response:
+    """Prometheus exposition of this process's counters and the jobs' backlog (no key
+    needed). The counters never wait: the backlog (a database read in a worker
+    thread) is left out when it takes longer than `BACKLOG_WAIT` (the database is
+    unreachable, or every worker thread is busy)."""
+    backlog = None
+    if not rt.db.reach.down:
+        with anyio.move_on_after(BACKLOG_WAIT):
+            try:
+                backlog = await anyio.to_thread.run_sync(jobs.backlog, rt.db, abandon_on_cancel=True)
+            except Exception:  # the database is down: still answer with this process's counters
+                _log.warning("the jobs' backlog is not available for /metrics", exc_info=True)
+    body, content_type = metrics.render(backlog)
     return Response(body, media_type=content_type)
