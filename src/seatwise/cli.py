@@ -129,14 +129,16 @@ def _keys_block(url: str, admin_key: str, admin_key_from: str, demo: Demo | None
 @app.command()
 def serve(
     demo: Annotated[bool, typer.Option(help="load the demo venue (examples/demo-bistro.yaml) once")] = False,
-    workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="API processes; a crashed one is replaced while the others serve")
+    ] = 2,
     worker: Annotated[bool, typer.Option(help="start one `seatwise worker` process beside the API")] = True,
 ) -> None:
     """Start the database, migrate, (load the demo,) and serve the API and dashboard."""
     import uvicorn
 
     from seatwise import runtime
-    from seatwise.api.protocol import NoDelayHttpToolsProtocol
+    from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
     from seatwise.logs import uvicorn_log_config
 
     settings = _settings()
@@ -174,6 +176,7 @@ def serve(
             loop="uvloop",
             log_config=uvicorn_log_config(settings.log_level),
             access_log=False,  # seatwise.access writes one JSON line per request instead
+            **SERVER_OPTIONS,
         )
     finally:
         if child is not None:

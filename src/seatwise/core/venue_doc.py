@@ -27,8 +27,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from functools import cache
+from importlib import resources
 from typing import Any, NamedTuple
-from zoneinfo import available_timezones
 
 import yaml
 
@@ -596,7 +596,9 @@ class _Checker:
         movable = self.boolean(m, path, "movable", True)
         active = self.boolean(m, path, "active", True)
         position = self.position(m, path)
-        if min_party is not None and max_party is not None and min_party > max_party:
+        if seats is not None and max_party is not None and max_party > seats:
+            self.add(f"{path}.max_party", f"max_party ({max_party}) must not exceed seats ({seats})")
+        elif min_party is not None and max_party is not None and min_party > max_party:
             where = "max_party" if "max_party" in m else "min_party"
             self.add(
                 f"{path}.{where}",
@@ -977,7 +979,11 @@ def _as_date(value: object) -> date | None:
 
 @cache
 def _known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The IANA names of the pinned `tzdata` release (its `zones` list), not whatever
+    the host's zoneinfo folder holds: `localtime`, `posixrules` and the like are
+    host-dependent files, not zones, and `Factory` is a placeholder."""
+    names = resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(names) - {"Factory"}
 
 
 def _at(path: str, key: str) -> str:

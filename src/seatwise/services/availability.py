@@ -29,6 +29,10 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
         lo, hi = day_span(venue, day)
+        if time_label is not None:
+            # An off-grid time after the last slot (up to the last seating) reaches a
+            # little past the span of the grid.
+            hi += timedelta(minutes=venue.slot_minutes)
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     zone = venue_zone(venue)
 
@@ -50,7 +54,8 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
 
 
 def timeline(db: Database, rid: str, day_text: str) -> Timeline:
-    """Per table, the bookings, live holds and blocks overlapping the local day."""
+    """Per table, the bookings and live holds of the business date (the date their
+    service started on, as the bookings list has them) and the blocks of the local day."""
     day = parse_local_date(day_text)
     now = utcnow()
     with db.tenant(rid) as conn:
@@ -58,13 +63,10 @@ def timeline(db: Database, rid: str, day_text: str) -> Timeline:
         zone = venue_zone(venue)
         lo = datetime.combine(day, datetime.min.time(), zone)
         hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
-        day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
+        busy = ledger.timeline_busy(conn, rid, day, day_span(venue, day), (lo, hi))
     tables = []
     for table in sorted(venue.tables, key=lambda t: natural_key(t.label)):
-        rows = sorted(
-            (b for b in day_ledger.busy.get(table.id, ()) if b.live(now) and b.start < hi and b.end > lo),
-            key=lambda b: (b.start, b.ref),
-        )
+        rows = sorted((b for b in busy.get(table.id, ()) if b.live(now)), key=lambda b: (b.start, b.ref))
         allocations = tuple(
             TimelineAllocation(b.kind, b.ref, b.start.astimezone(zone), b.end.astimezone(zone)) for b in rows
         )

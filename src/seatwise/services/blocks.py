@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from seatwise.core.assignment import tables_named
 from seatwise.core.errors import BlockConflict, NotFound, ValidationFailed
 from seatwise.core.events import EventType
+from seatwise.core.text import check_texts
 from seatwise.core.timerules import resolve_start, venue_zone
 from seatwise.services.auth import Principal
 from seatwise.services.common import emit, utcnow
@@ -46,6 +47,9 @@ class BlockRequest:
     start: str  # ISO instant with offset, or local YYYY-MM-DDTHH:MM
     end: str
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        check_texts([("reason", self.reason, True, False)])
 
 
 def create_block(db: Database, rid: str, request: BlockRequest, actor: Principal) -> Block:
@@ -79,7 +83,7 @@ def create_block(db: Database, rid: str, request: BlockRequest, actor: Principal
             raise BlockConflict(f"the block would overlap {names}", bookings=overlaps)
         block_id = str(uuid.uuid4())
         repo.insert_block(conn, rid, block_id, lo, hi, request.reason)
-        ledger.clear_expired_holds(conn, rid, lo, hi, now)
+        ledger.clear_expired_holds(conn, rid, lo, hi, now, table_ids)
         for piece_lo, piece_hi in _pieces(lo, hi):
             ledger.insert_allocations(conn, rid, table_ids, piece_lo, piece_hi, block_id=block_id)
         row = {"id": block_id, "start_at": lo, "end_at": hi, "reason": request.reason, "table_ids": table_ids}

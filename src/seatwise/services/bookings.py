@@ -13,16 +13,18 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from seatwise import telemetry
-from seatwise.core.errors import IdempotencyKeyReused, NotFound
+from seatwise.core.errors import IdempotencyKeyReused, NotFound, SeatwiseError
 from seatwise.core.events import EventType
-from seatwise.core.timerules import parse_local_date, resolve_start
+from seatwise.core.text import check_texts
+from seatwise.core.timerules import STAFF_BACKDATING, check_not_past, parse_local_date, resolve_start
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.common import NewBooking, booking_row, emit, reserve, utcnow, window_columns
 from seatwise.services.ids import parse_id
-from seatwise.services.results import Booking, Guest, booking_of, labels_of
+from seatwise.services.results import Booking, Guest, booking_of, guest_texts, labels_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -40,6 +42,9 @@ class BookingRequest:
     allow_slack: bool = False  # waive the slack budget: staff only
     idempotency_key: str | None = None
 
+    def __post_init__(self) -> None:
+        check_texts(guest_texts(self.guest, self.notes))
+
     def fingerprint(self) -> str:
         """What an Idempotency-Key promises: the same request (the key itself aside)."""
         body = asdict(self)
@@ -55,6 +60,8 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
         authorize(actor, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
     key = request.idempotency_key
     fingerprint = request.fingerprint() if key is not None else None
+    # Channels book ahead; staff may record a booking that started up to 12 h ago.
+    backdating = STAFF_BACKDATING if actor.may(Permission.MANAGE_BOOKINGS) else timedelta(0)
 
     def use_case(conn: Conn) -> tuple[Booking, bool]:
         now = utcnow()
@@ -66,16 +73,27 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
                     raise IdempotencyKeyReused("this Idempotency-Key was used with another request body")
                 return booking_of(venue, earlier), False
         instant = resolve_start(venue, request.start)
-        window, table_ids = reserve(
-            conn,
-            rid,
-            venue,
-            request.party_size,
-            instant,
-            request.table_labels,
-            now,
-            allow_slack=request.allow_slack,
-        )
+        check_not_past(instant, now, backdating=backdating)
+        try:
+            window, table_ids = reserve(
+                conn,
+                rid,
+                venue,
+                request.party_size,
+                instant,
+                request.table_labels,
+                now,
+                allow_slack=request.allow_slack,
+            )
+        except SeatwiseError:
+            # A concurrent request with the same key may have committed while this one
+            # waited for the slot's lock (taking the last party or table): the key is
+            # read again under the lock, so the duplicate is a replay, not a refusal.
+            if key is not None and (earlier := repo.booking_by_idempotency_key(conn, rid, key)) is not None:
+                if earlier["request_hash"] != fingerprint:
+                    raise IdempotencyKeyReused("this Idempotency-Key was used with another request body") from None
+                return booking_of(venue, earlier), False
+            raise
         booking_id = str(uuid.uuid4())
         new = NewBooking(
             party_size=request.party_size,

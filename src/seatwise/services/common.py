@@ -190,7 +190,7 @@ def reserve(
         if plan is None:
             raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
         table_ids = plan.table_ids
-    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now)
+    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
     limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
     if limit:

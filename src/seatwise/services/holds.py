@@ -20,7 +20,8 @@ from seatwise import telemetry
 from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, RateLimited, TableConflict
 from seatwise.core.events import EventType
 from seatwise.core.model import Venue
-from seatwise.core.timerules import resolve_start, venue_zone
+from seatwise.core.text import check_texts
+from seatwise.core.timerules import check_not_past, resolve_start, venue_zone
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Principal
 from seatwise.services.common import (
@@ -34,7 +35,7 @@ from seatwise.services.common import (
     window_columns,
 )
 from seatwise.services.ids import parse_id
-from seatwise.services.results import Booking, Guest, Hold, booking_of, hold_of
+from seatwise.services.results import Booking, Guest, Hold, booking_of, guest_texts, hold_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import guest as guest_store
@@ -60,6 +61,9 @@ class ConfirmRequest:
     notes: str | None = None
     idempotency_key: str | None = None
 
+    def __post_init__(self) -> None:
+        check_texts(guest_texts(self.guest, self.notes))
+
 
 def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) -> Hold:
     """Plan (or check the named tables) and reserve them until the policy's hold TTL.
@@ -80,6 +84,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
                 )
         venue = venue_snapshot(conn, rid, for_write=True)
         instant = resolve_start(venue, request.start)
+        check_not_past(instant, now)
         window, table_ids = reserve(conn, rid, venue, request.party_size, instant, request.table_labels, now)
         hold_id = str(uuid.uuid4())
         expires_at = now + timedelta(seconds=venue.policy.hold_ttl_seconds)
@@ -129,6 +134,7 @@ def release_hold(db: Database, rid: str, hold_id: str) -> None:
         venue = venue_snapshot(conn, rid)  # releasing only frees: no need to hold the venue still
         ledger.lock_slot(conn, rid, hold["slot_start"], pacing_of_slot(venue, hold["slot_start"]), utcnow())
         ledger.release_hold_pacing(conn, rid, hold_id)
+        ledger.lock_tables(conn, rid, hold["table_ids"])
         repo.delete_hold(conn, rid, hold_id)  # its allocations go with it
         emit(conn, rid, EventType.HOLD_RELEASED, {"id": hold_id})
 
@@ -189,6 +195,7 @@ def confirm_hold(
             hold_id=hold_id,
         )
         repo.insert_booking(conn, rid, booking_row(booking_id, new, window, actor, now), hold["table_ids"])
+        ledger.lock_tables(conn, rid, hold["table_ids"])
         moved = repo.transfer_hold_allocations(conn, rid, hold_id, booking_id)
         if moved != len(hold["table_ids"]):  # a live hold keeps its rows; anything else is a bug
             raise LookupError(f"hold {hold_id} had {moved} allocations for {len(hold['table_ids'])} tables")

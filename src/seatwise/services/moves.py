@@ -54,7 +54,7 @@ def _occupying(row: dict[str, Any], what: str) -> dict[str, Any]:
 def _move_allocations(
     conn: Conn, rid: str, booking_id: str, table_ids: Sequence[int], lo: datetime, hi: datetime, now: datetime
 ) -> None:
-    ledger.clear_expired_holds(conn, rid, lo, hi, now)
+    ledger.clear_expired_holds(conn, rid, lo, hi, now, table_ids, with_booking=booking_id)
     ledger.delete_allocations(conn, rid, booking_id=booking_id)
     ledger.insert_allocations(conn, rid, table_ids, lo, hi, booking_id=booking_id)
     repo.set_booking_tables(conn, rid, booking_id, table_ids)

@@ -25,6 +25,16 @@ class Guest:
     email: str | None = None
 
 
+def guest_texts(guest: Guest, notes: str | None) -> list[tuple[str, str | None, bool, bool]]:
+    """A guest's contact and the notes, as `core.text.check_texts` takes them."""
+    return [
+        ("guest.name", guest.name, False, True),
+        ("guest.phone", guest.phone, False, False),
+        ("guest.email", guest.email, False, False),
+        ("notes", notes, True, False),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Booking:
     id: str
