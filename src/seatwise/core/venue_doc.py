@@ -36,6 +36,7 @@ from seatwise.core.errors import InvalidVenue
 from seatwise.core.model import (
     WEEKDAYS,
     AdjacencyMode,
+    Enforcement,
     Pacing,
     Policy,
     Service,
@@ -99,6 +100,7 @@ _POLICY_KEYS = (
     "max_party_size",
     "services",
     "closures",
+    "enforcement",
 )
 _SERVICE_KEYS = (
     "name",
@@ -227,6 +229,7 @@ def _policy_to_document(policy: Policy) -> dict[str, Any]:
         "max_party_size": policy.max_party_size,
         "services": [_service_to_document(s) for s in policy.services],
         "closures": sorted(d.isoformat() for d in policy.closures),
+        "enforcement": policy.enforcement.value,
     }
 
 
@@ -657,6 +660,7 @@ class _Checker:
         max_party_size = self.integer(m, "policy", "max_party_size", MAX_PARTY_SIZE, 20)
         services = self.services(m["services"]) if self.required(m, "policy", "services") else None
         closures = self.closures(m.get("closures", []))
+        enforcement = self.enforcement(m)
         if (
             len(self.problems) != before
             or mode is None
@@ -666,6 +670,7 @@ class _Checker:
             or max_party_size is None
             or services is None
             or closures is None
+            or enforcement is None
         ):
             return None
         return Policy(
@@ -676,7 +681,16 @@ class _Checker:
             hold_ttl_seconds=ttl,
             max_party_size=max_party_size,
             closures=closures,
+            enforcement=enforcement,
         )
+
+    def enforcement(self, m: Mapping[str, object]) -> Enforcement | None:
+        value = m.get("enforcement", Enforcement.ENFORCE.value)
+        modes = [mode.value for mode in Enforcement]
+        if isinstance(value, str) and value in modes:
+            return Enforcement(value)
+        self.add("policy.enforcement", f"must be one of {' | '.join(modes)}, got {_describe(value)}")
+        return None
 
     def adjacency_mode(self, m: Mapping[str, object]) -> AdjacencyMode | None:
         value = m.get("adjacency_mode", AdjacencyMode.CONNECTED.value)

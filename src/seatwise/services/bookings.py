@@ -1,5 +1,8 @@
 """Direct bookings (hold and confirm in one transaction) and reading bookings.
 
+In shadow mode (services.shadow) a booking enforcement would refuse for want of
+room is accepted unassigned and marked `overbooked`.
+
 A request with an Idempotency-Key is answered once: the same key and request give
 the same booking (created=False), the same key with another request is refused.
 The request's fingerprint is computed here, from the typed request, so every shell
@@ -13,8 +16,9 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from seatwise.core.errors import IdempotencyKeyReused, NotFound
+from seatwise.core.errors import IdempotencyKeyReused, NotFound, SeatwiseError
 from seatwise.core.events import EventType
 from seatwise.core.timerules import parse_local_date, resolve_start
 from seatwise.core.venue_doc import policy_version
@@ -22,6 +26,7 @@ from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.common import NewBooking, booking_row, emit, reserve, utcnow, window_columns
 from seatwise.services.ids import parse_id
 from seatwise.services.results import Booking, Guest, booking_of, labels_of
+from seatwise.services.shadow import shadow_reserve, shadows
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -65,16 +70,24 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
                     raise IdempotencyKeyReused("this Idempotency-Key was used with another request body")
                 return booking_of(venue, earlier), False
         instant = resolve_start(venue, request.start)
-        window, table_ids = reserve(
-            conn,
-            rid,
-            venue,
-            request.party_size,
-            instant,
-            request.table_labels,
-            now,
-            allow_slack=request.allow_slack,
-        )
+        shadow: dict[str, Any] = {}
+        try:
+            window, table_ids = reserve(
+                conn,
+                rid,
+                venue,
+                request.party_size,
+                instant,
+                request.table_labels,
+                now,
+                allow_slack=request.allow_slack,
+            )
+        except SeatwiseError as refusal:
+            if not shadows(venue, refusal):
+                raise
+            window, counted = shadow_reserve(conn, rid, venue, request.party_size, instant, now)
+            table_ids = ()
+            shadow = {"overbooked": True, "would_refuse": refusal.code.value, "pacing_counted": counted}
         booking_id = str(uuid.uuid4())
         new = NewBooking(
             party_size=request.party_size,
@@ -85,7 +98,7 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
             idempotency_key=key,
             request_hash=fingerprint,
         )
-        row = booking_row(booking_id, new, window_columns(window), actor, now)
+        row = {**booking_row(booking_id, new, window_columns(window), actor, now), **shadow}
         repo.insert_booking(conn, rid, row, table_ids)
         ledger.insert_allocations(conn, rid, table_ids, window.block_start, window.block_end, booking_id=booking_id)
         # Built from what was written (no read back: the writes stay in one round trip).

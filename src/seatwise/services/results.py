@@ -27,6 +27,9 @@ class Guest:
 
 @dataclass(frozen=True, slots=True)
 class Booking:
+    """A booking. `tables` is empty for an unassigned one; `overbooked` and
+    `would_refuse` mark a shadow booking (DESIGN §12); `external_ref` an imported one."""
+
     id: str
     status: str
     party_size: int
@@ -39,6 +42,9 @@ class Booking:
     channel: str | None
     allow_slack: bool
     created_at: datetime
+    overbooked: bool = False
+    would_refuse: str | None = None  # the refusal enforcement would have given
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +106,13 @@ class TimelineTable:
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
+    """Per table, what occupies it; `unassigned` is the lane of the live bookings that
+    have no table (their blocks, oldest claim first)."""
+
     date: date
     timezone: str
     tables: tuple[TimelineTable, ...]
+    unassigned: tuple[TimelineAllocation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +187,9 @@ def booking_of(venue: Venue, row: dict[str, Any]) -> Booking:
         channel=row["channel"],
         allow_slack=row["allow_slack"],
         created_at=row["created_at"].astimezone(zone),
+        overbooked=row.get("overbooked", False),
+        would_refuse=row.get("would_refuse"),
+        external_ref=row.get("external_ref"),
     )
 
 
