@@ -28,6 +28,13 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
+SHADOW_REFUSALS = Counter(
+    "seatwise_shadow_refusals_total",
+    "Bookings accepted in shadow mode that enforcement would have refused, by the code it would have answered",
+    ["reason"],
+    registry=REGISTRY,
+)
+
 
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:

@@ -93,6 +93,8 @@ def _stranded(new: Venue, rows: list[dict[str, Any]], now: datetime) -> list[dic
     out = []
     for row in rows:
         labels = list(row["labels"])
+        if not labels:
+            continue  # unassigned: no table to strand, its claim carries over
         removed = [x for x in labels if x not in new.table_by_label]
         if removed:
             reasons = [f"removed: {', '.join(removed)}"]
