@@ -127,3 +127,19 @@ class TimelineOut(BaseModel):
     unassigned: list[TimelineAllocationOut] = Field(
         default_factory=list, description="the lane of live bookings without tables, oldest claim first"
     )
+
+
+class ImportedRowOut(BaseModel):
+    row: int = Field(description="the row's position, from 1")
+    outcome: str = Field(description="placed | planned | unassigned | invalid")
+    external_ref: str | None = None
+    booking_id: str | None = None
+    tables: list[str] = Field(default_factory=list)
+    reason: str | None = Field(default=None, description="unassigned: why")
+    problem: str | None = Field(default=None, description="invalid: what is wrong (nothing was stored)")
+    replayed: bool = Field(default=False, description="imported before (same external_ref): nothing written")
+
+
+class ImportResultOut(BaseModel):
+    rows: list[ImportedRowOut]
+    counts: dict[str, int] = Field(description="rows per outcome, and how many were replayed")

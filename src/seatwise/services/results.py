@@ -162,6 +162,32 @@ class CreatedApiKey(ApiKey):
     key: str  # the secret, shown in this result only
 
 
+@dataclass(frozen=True, slots=True)
+class ImportedRow:
+    """What an import did with one row (`row` counts from 1, in file order).
+
+    `outcome`: placed (on its own tables), planned (by the planner), unassigned (kept
+    without tables; `reason` says why), invalid (not stored; `problem` says why). A row
+    whose `external_ref` was imported before is `replayed`: the earlier booking and
+    outcome are answered and nothing is written.
+    """
+
+    row: int
+    outcome: str
+    external_ref: str | None
+    booking_id: str | None = None
+    tables: tuple[str, ...] = ()
+    reason: str | None = None
+    problem: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    rows: tuple[ImportedRow, ...]
+    counts: dict[str, int]  # outcome -> rows, and "replayed"
+
+
 # --- building results from rows -------------------------------------------------------
 
 

@@ -229,6 +229,15 @@ def emit(conn: Conn, rid: str, event: str, payload: dict[str, Any]) -> None:
     )
 
 
+def emit_many(conn: Conn, rid: str, event: str, payloads: Sequence[dict[str, Any]]) -> None:
+    """Write many outbox events of one type in the caller's transaction (one batch)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO outbox (restaurant_id, event, payload) VALUES (%s, %s, %s)",
+            [(rid, event, json.dumps(p, default=str)) for p in payloads],
+        )
+
+
 def set_allow_slack(conn: Conn, rid: str, booking_id: str, allow_slack: bool) -> None:
     conn.execute(
         "UPDATE bookings SET allow_slack = %s, updated_at = now() WHERE restaurant_id = %s AND id = %s",

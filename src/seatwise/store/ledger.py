@@ -198,6 +198,20 @@ def insert_allocations(
         )
 
 
+def insert_allocation_rows(conn: Conn, rid: str, rows: Iterable[tuple[int, datetime, datetime, str]]) -> None:
+    """Occupy many tables for many bookings, `(table_id, lo, hi, booking_id)` each, in
+    ascending table order (one batched statement: an import).
+
+    Raises `ExclusionViolation` when any overlaps a row of the ledger.
+    """
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO allocations (restaurant_id, table_id, during, booking_id)
+               VALUES (%s, %s, tstzrange(%s, %s, '[)'), %s)""",
+            [(rid, t, lo, hi, b) for t, lo, hi, b in sorted(rows, key=lambda r: (r[0], r[1]))],
+        )
+
+
 def archive_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:
     """Move a booking's allocations to the archive (its tables are free at once)."""
     cur = conn.execute(
