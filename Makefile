@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 STAMP   := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 WORKERS ?= 2
 
-.PHONY: run demo test test-fast lint typecheck bench loadtest db docs clean
+.PHONY: run demo test test-fast lint typecheck bench loadtest db db-stop docs clean
 
 run: $(STAMP)  ## venv, embedded PostgreSQL, migrations, demo venue, API + dashboard
 	.venv/bin/seatwise serve --demo
@@ -25,6 +25,9 @@ typecheck: lint
 
 db: $(STAMP)  ## start the embedded server and migrate
 	.venv/bin/seatwise db up
+
+db-stop: $(STAMP)  ## stop the embedded server (it outlives `make run`)
+	.venv/bin/seatwise db stop
 
 docs: $(STAMP)  ## regenerate docs/errors.md from the ErrorCode enum
 	$(PY) -m seatwise.docs > docs/errors.md

@@ -9,11 +9,11 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "seatwise"
 
-SHELL = frozenset({"core", "services", "runtime", "config"})
+SHELL = frozenset({"core", "services", "runtime", "config", "telemetry"})
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset({"core"}),
-    "store": frozenset({"core", "config", "store"}),
-    "services": frozenset({"core", "store", "services"}),
+    "store": frozenset({"core", "config", "store", "telemetry"}),
+    "services": frozenset({"core", "store", "services", "telemetry"}),
     "api": SHELL | {"api", "web"},
     "web": SHELL | {"web"},
     "jobs": SHELL | {"jobs"},

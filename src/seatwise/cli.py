@@ -6,16 +6,16 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from seatwise.config import load_settings
-from seatwise.core.errors import SeatwiseError, SlugTaken
+from seatwise.config import InvalidSetting, Settings, load_settings
+from seatwise.core.errors import SeatwiseError
 from seatwise.services.results import to_json
 
 if TYPE_CHECKING:
-    from seatwise.runtime import Runtime
+    from seatwise.runtime import Demo
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 venue_app = typer.Typer(no_args_is_help=True, help="Import and export venue documents.")
@@ -25,14 +25,20 @@ app.add_typer(db_app, name="db")
 bookings_app = typer.Typer(no_args_is_help=True, help="Bookings.")
 app.add_typer(bookings_app, name="bookings")
 
-DEMO = Path("examples/demo-bistro.yaml")
 
-
-def _fail(exc: SeatwiseError) -> None:
+def _fail(exc: SeatwiseError) -> NoReturn:
     typer.echo(f"error {exc.code.value}: {exc.detail}", err=True)
     for problem in exc.fields.get("problems", []):
         typer.echo(f"  {problem['path']}: {problem['message']}", err=True)
     raise typer.Exit(2)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except InvalidSetting as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @db_app.command("up")
@@ -41,9 +47,24 @@ def db_up() -> None:
     from seatwise import runtime
 
     started = time.perf_counter()
-    rt = runtime.start(load_settings(), pool_size=2)
+    rt = runtime.start(_settings(), pool_size=2)
     typer.echo(f"database ready and migrated in {time.perf_counter() - started:.2f}s: {rt.db.url}")
     rt.close()
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL of the data folder (it keeps running after `serve`)."""
+    from seatwise.store import server
+
+    settings = _settings()
+    if settings.database_url:
+        typer.echo("error: DATABASE_URL is set: there is no embedded server to stop", err=True)
+        raise typer.Exit(2)
+    if server.stop_embedded(settings):
+        typer.echo(f"stopped the embedded PostgreSQL in {settings.pgdata}")
+    else:
+        typer.echo(f"the embedded PostgreSQL in {settings.pgdata} is not running")
 
 
 @venue_app.command("import")
@@ -53,7 +74,7 @@ def venue_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
     from seatwise.core.venue_doc import load_document_text
     from seatwise.services import restaurants
 
-    rt = runtime.start(load_settings(), pool_size=2)
+    rt = runtime.start(_settings(), pool_size=2)
     try:
         created = to_json(restaurants.create_restaurant(rt.db, load_document_text(file.read_text())))
     except SeatwiseError as exc:
@@ -71,7 +92,7 @@ def venue_export(restaurant_id: str, fmt: Annotated[str, typer.Option("--format"
     from seatwise import runtime
     from seatwise.services import restaurants
 
-    rt = runtime.start(load_settings(), pool_size=2)
+    rt = runtime.start(_settings(), pool_size=2)
     try:
         doc = restaurants.export_venue(rt.db, restaurant_id)
     except SeatwiseError as exc:
@@ -111,7 +132,7 @@ def bookings_import(restaurant_id: str, file: Annotated[Path, typer.Argument(exi
     from seatwise.services.auth import SYSTEM
 
     rows = _import_rows(file)
-    rt = runtime.start(load_settings(), pool_size=2)
+    rt = runtime.start(_settings(), pool_size=2)
     started = time.perf_counter()
     try:
         result = imports.import_bookings(rt.db, restaurant_id, rows, SYSTEM)
@@ -125,27 +146,28 @@ def bookings_import(restaurant_id: str, file: Annotated[Path, typer.Argument(exi
     typer.echo(json.dumps(to_json(result), indent=2))
 
 
-def _load_demo(rt: Runtime) -> dict[str, object]:
-    """Load the demo venue once; its keys are kept in the data folder (dev convenience)."""
-    from seatwise.core.venue_doc import load_document_text
-    from seatwise.services import restaurants
-
-    saved = rt.settings.data_dir / "demo-restaurant.json"
-    try:
-        created: dict[str, object] = to_json(restaurants.create_restaurant(rt.db, load_document_text(DEMO.read_text())))
-    except SlugTaken:
-        if saved.exists():
-            loaded: dict[str, object] = json.loads(saved.read_text())
-            return loaded
-        return {"slug": "demo-bistro", "note": "loaded earlier; its keys were not kept here"}
-    saved.write_text(json.dumps(created, indent=2, default=str))
-    saved.chmod(0o600)
-    return created
+def _keys_block(url: str, admin_key: str, admin_key_from: str, demo: Demo | None) -> str:
+    """What a newcomer needs to try the API, as a block that reads at a glance."""
+    rows = [("admin key", admin_key)]
+    kept = [admin_key_from]
+    if demo is not None:
+        rows.append(("demo restaurant", f"{demo.restaurant_id or '(id not kept here)'}  ({demo.slug})"))
+        if demo.keys:
+            order = ["staff", "channel", *sorted(demo.keys)]
+            rows += [(f"{role} key", demo.keys[role]) for role in dict.fromkeys(order) if role in demo.keys]
+            kept.append(str(demo.kept_in))
+        else:
+            rows.append(("demo keys", "not kept in this data folder: it was loaded earlier; rotate with /api-keys"))
+    rows += [("kept in", ", ".join(kept)), ("stop the database", "seatwise db stop")]
+    width = max(len(name) for name, _ in rows) + 2
+    lines = [f"Seatwise on {url}  (API docs: {url}/docs)", ""]
+    lines += [f"  {name.ljust(width)}{value}" for name, value in rows]
+    return "\n".join([*lines, ""])
 
 
 @app.command()
 def serve(
-    demo: Annotated[bool, typer.Option(help="load examples/demo-bistro.yaml once")] = False,
+    demo: Annotated[bool, typer.Option(help="load the demo venue (examples/demo-bistro.yaml) once")] = False,
     workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
 ) -> None:
     """Start the database, migrate, (load the demo,) and serve the API and dashboard."""
@@ -154,16 +176,19 @@ def serve(
     from seatwise import runtime
     from seatwise.api.protocol import NoDelayHttpToolsProtocol
 
-    settings = load_settings()
+    settings = _settings()
     started = time.perf_counter()
     rt = runtime.start(settings, pool_size=2)
     typer.echo(f"database ready in {time.perf_counter() - started:.2f}s")
-    if demo:
-        shown = _load_demo(rt)
-        typer.echo(f"demo restaurant: {json.dumps(shown, default=str)}")
-    rt.close()
-    typer.echo(f"admin key: {rt.admin_key}")
-    typer.echo(f"serving on http://{settings.host}:{settings.port}")
+    sys.stdout.flush()
+    try:
+        shown = runtime.load_demo(rt) if demo else None
+    except SeatwiseError as exc:
+        _fail(exc)
+    finally:
+        rt.close()
+    from_env = "SEATWISE_ADMIN_KEY (environment)" if settings.admin_key else str(runtime.admin_key_path(settings))
+    typer.echo(_keys_block(f"http://{settings.host}:{settings.port}", rt.admin_key, from_env, shown))
     sys.stdout.flush()
     uvicorn.run(
         "seatwise.api.main:app_from_env",

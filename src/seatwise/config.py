@@ -1,8 +1,14 @@
-"""Configuration, read once from the environment (DESIGN §8)."""
+"""Configuration, read once from the environment (DESIGN §8).
+
+:func:`load_settings` is the only reader of the environment in the package: every
+setting is a :class:`Settings` field, named by one variable in :data:`ENV_VARS`, and
+listed in the README's configuration table (a test checks all three agree).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,19 +22,65 @@ class Settings:
     port: int
     admin_key: str | None
     database_name: str
+    pool_size: int = 20  # connections per API process
+    venue_cache_size: int = 1000  # venue snapshots kept per process (LRU over restaurants)
 
     @property
     def pgdata(self) -> Path:
         return self.data_dir / "pg"
 
 
-def load_settings() -> Settings:
+# Settings field -> the environment variable that sets it.
+ENV_VARS: Mapping[str, str] = {
+    "database_url": "DATABASE_URL",
+    "app_database_url": "SEATWISE_APP_DATABASE_URL",
+    "data_dir": "SEATWISE_DATA_DIR",
+    "host": "SEATWISE_HOST",
+    "port": "SEATWISE_PORT",
+    "admin_key": "SEATWISE_ADMIN_KEY",
+    "database_name": "SEATWISE_DATABASE",
+    "pool_size": "SEATWISE_POOL_SIZE",
+    "venue_cache_size": "SEATWISE_VENUE_CACHE_SIZE",
+}
+
+
+class InvalidSetting(ValueError):
+    """An environment variable holds a value its setting cannot take."""
+
+
+def _integer(env: Mapping[str, str], field: str, default: int, low: int, high: int) -> int:
+    name = ENV_VARS[field]
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidSetting(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise InvalidSetting(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from `environ` (the process environment by default).
+
+    An empty variable counts as unset. A malformed number raises :class:`InvalidSetting`
+    naming the variable.
+    """
+    env = os.environ if environ is None else environ
+
+    def text(field: str) -> str | None:
+        return env.get(ENV_VARS[field]) or None
+
     return Settings(
-        database_url=os.environ.get("DATABASE_URL") or None,
-        app_database_url=os.environ.get("SEATWISE_APP_DATABASE_URL") or None,
-        data_dir=Path(os.environ.get("SEATWISE_DATA_DIR", ".data")).resolve(),
-        host=os.environ.get("SEATWISE_HOST", "127.0.0.1"),
-        port=int(os.environ.get("SEATWISE_PORT", "8000")),
-        admin_key=os.environ.get("SEATWISE_ADMIN_KEY") or None,
-        database_name=os.environ.get("SEATWISE_DATABASE", "seatwise"),
+        database_url=text("database_url"),
+        app_database_url=text("app_database_url"),
+        data_dir=Path(text("data_dir") or ".data").resolve(),
+        host=text("host") or "127.0.0.1",
+        port=_integer(env, "port", 8000, 1, 65535),
+        admin_key=text("admin_key"),
+        database_name=text("database_name") or "seatwise",
+        pool_size=_integer(env, "pool_size", 20, 1, 1000),
+        venue_cache_size=_integer(env, "venue_cache_size", 1000, 1, 1_000_000),
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import warnings
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 from seatwise.config import Settings
+from seatwise.core.errors import SlugTaken
+from seatwise.services import snapshot
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
 
@@ -22,11 +27,15 @@ class Runtime:
         self.db.close()
 
 
+def admin_key_path(settings: Settings) -> Path:
+    return settings.data_dir / "admin-key"
+
+
 def admin_key(settings: Settings) -> str:
     """SEATWISE_ADMIN_KEY, else one generated once and kept in the data folder."""
     if settings.admin_key:
         return settings.admin_key
-    path = settings.data_dir / "admin-key"
+    path = admin_key_path(settings)
     if path.exists():
         return path.read_text().strip()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -43,4 +52,48 @@ def start(settings: Settings, *, pool_size: int = 20) -> Runtime:
     server.ensure_database(srv, settings.database_name)
     migrate.upgrade(srv.owner_url(settings.database_name))
     db = Database(srv.app_url(settings.database_name), max_size=pool_size)
+    snapshot.configure(settings.venue_cache_size)
     return Runtime(settings, srv, db, admin_key(settings))
+
+
+DEMO_SLUG = "demo-bistro"
+
+
+def demo_document_text() -> str:
+    """The demo venue, shipped inside the package (the same file as examples/demo-bistro.yaml)."""
+    return resources.files("seatwise").joinpath("examples", "demo-bistro.yaml").read_text()
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo restaurant as `serve --demo` shows it. `keys` is empty when it was
+    loaded earlier and its keys were not kept in this data folder."""
+
+    slug: str
+    restaurant_id: str | None
+    keys: dict[str, str]
+    kept_in: Path
+
+
+def demo_keys_path(settings: Settings) -> Path:
+    return settings.data_dir / "demo-restaurant.json"
+
+
+def load_demo(rt: Runtime) -> Demo:
+    """Create the demo restaurant once; its id and keys are kept in the data folder
+    (mode 0600, a development convenience) and read back on later starts."""
+    from seatwise.core.venue_doc import load_document_text
+    from seatwise.services import restaurants
+    from seatwise.services.results import to_json
+
+    saved = demo_keys_path(rt.settings)
+    try:
+        created = to_json(restaurants.create_restaurant(rt.db, load_document_text(demo_document_text())))
+    except SlugTaken:
+        if not saved.exists():
+            return Demo(DEMO_SLUG, None, {}, saved)
+        created = json.loads(saved.read_text())
+    else:
+        saved.write_text(json.dumps(created, indent=2, default=str))
+        saved.chmod(0o600)
+    return Demo(str(created["slug"]), str(created["id"]), dict(created.get("api_keys", {})), saved)

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from seatwise import telemetry
 from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
 from seatwise.core.errors import (
@@ -31,6 +32,7 @@ PROBLEM = "application/problem+json"
 
 
 def problem_response(error: SeatwiseError) -> JSONResponse:
+    telemetry.REFUSALS.labels(error.code.value).inc()
     return JSONResponse(error.problem(), status_code=error.status, media_type=PROBLEM)
 
 

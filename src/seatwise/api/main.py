@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from fastapi import FastAPI
 
 from seatwise import runtime
@@ -12,5 +10,5 @@ from seatwise.config import load_settings
 
 
 def app_from_env() -> FastAPI:
-    pool = int(os.environ.get("SEATWISE_POOL_SIZE", "20"))
-    return create_app(runtime.start(load_settings(), pool_size=pool))
+    settings = load_settings()
+    return create_app(runtime.start(settings, pool_size=settings.pool_size))

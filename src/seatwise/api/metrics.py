@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REGISTRY = CollectorRegistry()
+from seatwise.telemetry import REGISTRY
+
 REQUESTS = Counter(
     "seatwise_http_requests_total",
     "HTTP requests by route, method and status",
@@ -26,13 +27,6 @@ LATENCY = Histogram(
     ["route", "method"],
     registry=REGISTRY,
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
-
-SHADOW_REFUSALS = Counter(
-    "seatwise_shadow_refusals_total",
-    "Bookings accepted in shadow mode that enforcement would have refused, by the code it would have answered",
-    ["reason"],
-    registry=REGISTRY,
 )
 
 

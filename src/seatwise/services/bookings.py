@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from seatwise import telemetry
 from seatwise.core.errors import IdempotencyKeyReused, NotFound, SeatwiseError
 from seatwise.core.events import EventType
 from seatwise.core.timerules import parse_local_date, resolve_start
@@ -106,7 +107,12 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
         emit(conn, rid, EventType.BOOKING_CREATED, booking)
         return booking, True
 
-    return db.run(rid, use_case, pipeline=True)
+    booking, created = db.run(rid, use_case, pipeline=True)
+    if created:
+        telemetry.BOOKINGS_CREATED.labels("direct", actor.role).inc()
+        if booking.would_refuse is not None:
+            telemetry.SHADOW_REFUSALS.labels(booking.would_refuse).inc()
+    return booking, created
 
 
 def get_booking(db: Database, rid: str, booking_id: str) -> Booking:

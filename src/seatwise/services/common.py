@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from seatwise import telemetry
 from seatwise.core.assignment import Check, check_assignment
 from seatwise.core.availability import check_party, nearest_available
 from seatwise.core.claims import with_claims
@@ -193,6 +194,9 @@ def reserve(
         table_ids = plan.table_ids
     ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
+    limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
+    if limit:
+        telemetry.PACING_UTILISATION.observe((usage.covers + party) / limit)
     return window, table_ids
 
 

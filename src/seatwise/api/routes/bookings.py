@@ -8,7 +8,6 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
-from seatwise.api.metrics import SHADOW_REFUSALS
 from seatwise.api.models import AvailabilityOut, BookingOut, HoldOut, TimelineOut
 from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.services import availability as reads
@@ -146,8 +145,6 @@ def create_booking(
         idempotency_key=idempotency_key,
     )
     booking, created = bookings.create_booking(rt.db, rid, request, who)
-    if created and booking.would_refuse is not None:
-        SHADOW_REFUSALS.labels(booking.would_refuse).inc()
     response.status_code = 201 if created else 200
     return to_json(booking)
 
