@@ -48,6 +48,7 @@ delete block                |  204  |  204  |   403   |  404  | 401  |   401
 create api key              |  201  |  201  |   403   |  404  | 401  |   401
 list api keys               |  200  |  200  |   403   |  404  | 401  |   401
 revoke api key              |  204  |  204  |   403   |  404  | 401  |   401
+import bookings             |  200  |  200  |   403   |  404  | 401  |   401
 """
 
 CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
@@ -117,6 +118,9 @@ CALLS: dict[str, Call] = {
     "confirm hold": lambda w, c: c.post(f"{w.base}/holds/{w.hold()['id']}/confirm", json={"guest": GUEST}),
     "create booking": lambda w, c: c.post(
         f"{w.base}/bookings", json={"party_size": 2, "start": w.fresh_start(), "guest": GUEST}
+    ),
+    "import bookings": lambda w, c: c.post(
+        f"{w.base}/bookings/import", json=[{"start": w.fresh_start(), "party_size": 2, "name": "Imported"}]
     ),
     "list bookings": lambda w, c: c.get(f"{w.base}/bookings", params={"date": DAY}),
     "get booking": lambda w, c: c.get(f"{w.base}/bookings/{w.booking()['id']}"),

@@ -15,6 +15,8 @@ whole or not at all, and retried whole on a concurrent writer's conflict.
   its tables, occupying nothing.
 - Pacing is never bent: a row counts in its slot's pacing while the limit allows;
   rows beyond it are kept but not counted (`pacing_counted`).
+- Rows are created a microsecond apart in file order, so unassigned rows claim
+  freed tables in file order.
 - `external_ref` is unique per restaurant: a row imported before is answered as a
   replay and not written again, so a re-import is idempotent.
 
@@ -29,7 +31,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -246,8 +248,10 @@ def _store(
             seating = Seating("unassigned", reason=f"a {r.status} booking occupies no table")
         booking_id = str(uuid.uuid4())
         new = NewBooking(party_size=r.party_size, guest=r.guest, notes=None, allow_slack=True, policy_version=version)
+        # A microsecond per row: claims of unassigned rows go oldest first in file order.
+        created_at = now + timedelta(microseconds=r.position)
         row = {
-            **booking_row(booking_id, new, window_columns(r.window), actor, now),
+            **booking_row(booking_id, new, window_columns(r.window), actor, created_at),
             "status": r.status,
             "pacing_counted": r.position in counted,
             "external_ref": r.external_ref,

@@ -6,7 +6,8 @@ unfit) is accepted as an **unassigned** booking marked `overbooked`, with the co
 it would have got. Nothing bends a constraint: it gets no allocation rows, and it is
 counted in pacing only when pacing still allows it. Requests that can never be a
 booking (no service at that time, a party outside the policy's limit, unknown
-tables) are refused as under enforcement.
+tables) are refused as under enforcement, and so are holds: a hold is tables or
+nothing, and its confirm books what it holds.
 """
 
 from __future__ import annotations
