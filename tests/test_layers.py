@@ -9,7 +9,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "seatwise"
 
-SHELL = frozenset({"core", "services", "runtime", "config", "telemetry"})
+SHELL = frozenset({"core", "services", "runtime", "config", "telemetry", "logs"})
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset({"core"}),
     "store": frozenset({"core", "config", "store", "telemetry"}),

@@ -175,6 +175,7 @@ def serve(
 
     from seatwise import runtime
     from seatwise.api.protocol import NoDelayHttpToolsProtocol
+    from seatwise.logs import uvicorn_log_config
 
     settings = _settings()
     started = time.perf_counter()
@@ -198,8 +199,8 @@ def serve(
         workers=workers,
         http=NoDelayHttpToolsProtocol,
         loop="uvloop",
-        log_level="warning",
-        access_log=False,
+        log_config=uvicorn_log_config(settings.log_level),
+        access_log=False,  # seatwise.access writes one JSON line per request instead
     )
 
 

@@ -24,6 +24,8 @@ class Settings:
     database_name: str
     pool_size: int = 20  # connections per API process
     venue_cache_size: int = 1000  # venue snapshots kept per process (LRU over restaurants)
+    session_secret: str | None = None  # signs dashboard cookies; generated into data_dir when None
+    log_level: str = "INFO"  # INFO logs one JSON line per request; WARNING only problems
 
     @property
     def pgdata(self) -> Path:
@@ -41,7 +43,10 @@ ENV_VARS: Mapping[str, str] = {
     "database_name": "SEATWISE_DATABASE",
     "pool_size": "SEATWISE_POOL_SIZE",
     "venue_cache_size": "SEATWISE_VENUE_CACHE_SIZE",
+    "session_secret": "SEATWISE_SESSION_SECRET",
+    "log_level": "SEATWISE_LOG_LEVEL",
 }
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class InvalidSetting(ValueError):
@@ -83,4 +88,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_name=text("database_name") or "seatwise",
         pool_size=_integer(env, "pool_size", 20, 1, 1000),
         venue_cache_size=_integer(env, "venue_cache_size", 1000, 1, 1_000_000),
+        session_secret=text("session_secret"),
+        log_level=_log_level(text("log_level")),
     )
+
+
+def _log_level(raw: str | None) -> str:
+    level = (raw or "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        raise InvalidSetting(f"{ENV_VARS['log_level']} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level

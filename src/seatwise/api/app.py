@@ -14,9 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from seatwise import telemetry
+from seatwise import logs, telemetry
 from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
+from seatwise.api.requestctx import RequestContextMiddleware
 from seatwise.core.errors import (
     ERROR_CATALOGUE,
     ErrorCode,
@@ -33,7 +34,9 @@ PROBLEM = "application/problem+json"
 
 def problem_response(error: SeatwiseError) -> JSONResponse:
     telemetry.REFUSALS.labels(error.code.value).inc()
-    return JSONResponse(error.problem(), status_code=error.status, media_type=PROBLEM)
+    body = error.problem()
+    body["request_id"] = logs.request_id.get()  # the same id as the response header and the log lines
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -103,6 +106,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(router)
     web.mount(app)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)  # outermost: every later log line has the id
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

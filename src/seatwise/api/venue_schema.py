@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -68,6 +72,13 @@ class TableDoc(_Doc):
     max_party: int | None = Field(default=None, ge=1, description="default: seats")
     movable: bool = True
     active: bool = True
+    # Floor-plan position: absent (not null) when the table has none, as in the
+    # canonical document; the dashboard then lays the table out automatically.
+    x: int | None = Field(default=None, ge=0, description="floor plan position, with y", exclude_if=_absent)
+    y: int | None = Field(default=None, ge=0, exclude_if=_absent)
+    width: int | None = Field(default=None, ge=1, description="default 60", exclude_if=_absent)
+    height: int | None = Field(default=None, ge=1, description="default 60", exclude_if=_absent)
+    shape: Literal["rect", "round"] | None = Field(default=None, description="default rect", exclude_if=_absent)
 
 
 class VenueDocument(_Doc):

@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     BLOCK_CONFLICT = "BLOCK_CONFLICT"
     SLUG_TAKEN = "SLUG_TAKEN"
     BUSY = "BUSY"
+    RATE_LIMITED = "RATE_LIMITED"
     NOT_FOUND = "NOT_FOUND"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
@@ -140,6 +141,12 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         409,
         "Busy",
         "Concurrent writers kept conflicting after the bounded number of retries; retrying later is safe.",
+    ),
+    ErrorCode.RATE_LIMITED: (
+        429,
+        "Too many requests",
+        "A per-client limit applies: one client address keeps at most 3 live holds per "
+        "restaurant through the guest page; `limit` gives the number.",
     ),
     ErrorCode.NOT_FOUND: (
         404,
@@ -349,6 +356,13 @@ class SlugTaken(SeatwiseError):
 
 class Busy(SeatwiseError):
     code = ErrorCode.BUSY
+
+
+class RateLimited(SeatwiseError):
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, detail: str, *, limit: int) -> None:
+        super().__init__(detail, limit=limit)
 
 
 class NotFound(SeatwiseError):

@@ -84,6 +84,22 @@ class Zone:
     name: str
 
 
+class Shape(StrEnum):
+    RECT = "rect"
+    ROUND = "round"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a table stands on the floor plan (plan units, origin top left)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    shape: Shape = Shape.RECT
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     id: int  # database id; venues parsed from a document number tables 1..n
@@ -94,6 +110,7 @@ class Table:
     max_party: int = 0  # 0 in a constructor call means "= seats"; Venue normalises
     movable: bool = True
     active: bool = True
+    position: Position | None = None  # None: the floor plan lays it out automatically
 
     def __post_init__(self) -> None:
         if self.max_party == 0:

@@ -39,7 +39,9 @@ from seatwise.core.model import (
     Enforcement,
     Pacing,
     Policy,
+    Position,
     Service,
+    Shape,
     Table,
     TurnBand,
     Venue,
@@ -52,6 +54,7 @@ __all__ = [
     "normalise_document",
     "parse_venue_document",
     "policy_version",
+    "table_to_document",
     "venue_to_document",
 ]
 
@@ -117,7 +120,24 @@ _SERVICE_KEYS = (
 _TURN_KEYS = ("max_party", "minutes")
 _PACING_KEYS = ("max_covers_per_slot", "max_parties_per_slot")
 _ZONE_KEYS = ("key", "name")
-_TABLE_KEYS = ("label", "zone", "seats", "min_party", "max_party", "movable", "active")
+_TABLE_KEYS = (
+    "label",
+    "zone",
+    "seats",
+    "min_party",
+    "max_party",
+    "movable",
+    "active",
+    "x",
+    "y",
+    "width",
+    "height",
+    "shape",
+)
+_POSITION_KEYS = ("x", "y", "width", "height", "shape")
+COORDINATE = (0, 10_000)
+TABLE_SIZE = (10, 1_000)
+DEFAULT_TABLE_SIZE = 60
 
 _UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})  # controls, lone surrogates, breaks
 _MINUTES_PER_DAY = 24 * 60
@@ -189,20 +209,26 @@ def venue_to_document(venue: Venue) -> dict[str, Any]:
         "slot_minutes": venue.slot_minutes,
         "policy": _policy_to_document(venue.policy),
         "zones": [{"key": z.key, "name": z.name} for z in venue.zones],
-        "tables": [
-            {
-                "label": t.label,
-                "zone": t.zone,
-                "seats": t.seats,
-                "min_party": t.min_party,
-                "max_party": t.max_party,
-                "movable": t.movable,
-                "active": t.active,
-            }
-            for t in sorted(venue.tables, key=lambda t: _label_order(t.label))
-        ],
+        "tables": [table_to_document(t) for t in sorted(venue.tables, key=lambda t: _label_order(t.label))],
         "adjacency": pairs,
     }
+
+
+def table_to_document(t: Table) -> dict[str, Any]:
+    """A table's canonical entry; position keys only when the table has a position."""
+    out: dict[str, Any] = {
+        "label": t.label,
+        "zone": t.zone,
+        "seats": t.seats,
+        "min_party": t.min_party,
+        "max_party": t.max_party,
+        "movable": t.movable,
+        "active": t.active,
+    }
+    if t.position is not None:
+        p = t.position
+        out.update(x=p.x, y=p.y, width=p.width, height=p.height, shape=p.shape.value)
+    return out
 
 
 def policy_version(policy: Policy) -> str:
@@ -566,6 +592,7 @@ class _Checker:
         max_party = self.integer(m, path, "max_party", PARTY) if "max_party" in m else seats
         movable = self.boolean(m, path, "movable", True)
         active = self.boolean(m, path, "active", True)
+        position = self.position(m, path)
         if min_party is not None and max_party is not None and min_party > max_party:
             where = "max_party" if "max_party" in m else "min_party"
             self.add(
@@ -593,8 +620,33 @@ class _Checker:
             max_party=max_party,
             movable=movable,
             active=active,
+            position=position,
         )
         return _TableEntry(label, zone, table)
+
+    def position(self, m: Mapping[str, object], path: str) -> Position | None:
+        """Optional floor-plan placement: `x` and `y` together, `width` and `height`
+        (default 60), `shape` rect (default) or round. A null value is not given."""
+        m = {k: m[k] for k in _POSITION_KEYS if m.get(k) is not None}  # null: not given
+        if not m:
+            return None
+        if ("x" in m) != ("y" in m) or "x" not in m:
+            missing = "y" if "x" in m else "x"
+            self.add(_at(path, missing), "is required when a table has a position (give x and y together)")
+            return None
+        x = self.integer(m, path, "x", COORDINATE)
+        y = self.integer(m, path, "y", COORDINATE)
+        width = self.integer(m, path, "width", TABLE_SIZE, DEFAULT_TABLE_SIZE)
+        height = self.integer(m, path, "height", TABLE_SIZE, DEFAULT_TABLE_SIZE)
+        shape_text = m.get("shape", Shape.RECT.value)
+        shape = None
+        if isinstance(shape_text, str) and shape_text in tuple(Shape):
+            shape = Shape(shape_text)
+        else:
+            self.add(_at(path, "shape"), f"must be rect or round, got {_describe(shape_text)}")
+        if x is None or y is None or width is None or height is None or shape is None:
+            return None
+        return Position(x, y, width, height, shape)
 
     def adjacency(self, value: object, entries: Sequence[_TableEntry] | None) -> frozenset[frozenset[int]] | None:
         """Edges as id pairs. A label is called unknown only when every table's label

@@ -105,3 +105,13 @@ def authorize_booking_action(principal: Principal, rid: str, action: str) -> boo
 def require_admin(principal: Principal) -> None:
     if principal.role != "admin":
         raise Forbidden("only the platform admin key may do this")
+
+
+def principal_of_key_id(db: Database, rid: str, key_id: str) -> Principal:
+    """The principal of a restaurant key known by id (a dashboard session), as long
+    as the key exists and is not revoked: revoking a key ends its sessions too."""
+    with db.tenant(rid) as conn:
+        row = keys.get_key(conn, rid, key_id)
+    if row is None or row["revoked_at"] is not None:
+        raise Unauthenticated("the key of this session was revoked")
+    return Principal(row["role"], rid, row["id"])

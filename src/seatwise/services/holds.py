@@ -24,7 +24,7 @@ from typing import Any
 
 from seatwise import telemetry
 from seatwise.core.drift import missing_tables, redrawn_window, table_drift
-from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, PolicyDrift
+from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, PolicyDrift, RateLimited
 from seatwise.core.events import EventType
 from seatwise.core.model import Venue
 from seatwise.core.timerules import resolve_start, venue_zone
@@ -44,6 +44,7 @@ from seatwise.services.ids import parse_id
 from seatwise.services.results import Booking, Guest, Hold, booking_of, hold_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
+from seatwise.store import guest as guest_store
 from seatwise.store import ledger
 from seatwise.store.db import Database
 from seatwise.store.venues import Conn
@@ -54,6 +55,10 @@ class HoldRequest:
     party_size: int
     start: str  # an ISO instant with offset, or a local YYYY-MM-DDTHH:MM
     table_labels: Sequence[str] | None = None
+    # Where the hold comes from (the guest page); with `holds_per_address`, an
+    # address already keeping that many live holds here is refused (RateLimited).
+    client_address: str | None = None
+    holds_per_address: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +69,22 @@ class ConfirmRequest:
 
 
 def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) -> Hold:
-    """Plan (or check the named tables) and reserve them until the policy's hold TTL."""
+    """Plan (or check the named tables) and reserve them until the policy's hold TTL.
+
+    A per-address limit is decided under a lock on (restaurant, address), taken
+    first, so concurrent holds from one address cannot all pass the count."""
 
     def use_case(conn: Conn) -> Hold:
         now = utcnow()
+        address, limit = request.client_address, request.holds_per_address
+        if address is not None and limit is not None:
+            guest_store.lock_client_address(conn, rid, address)
+            if guest_store.live_holds_from(conn, rid, address, now) >= limit:
+                raise RateLimited(
+                    f"this address already keeps {limit} live holds here; "
+                    "confirm or release one, or wait for one to expire",
+                    limit=limit,
+                )
         venue = venue_snapshot(conn, rid, for_write=True)
         instant = resolve_start(venue, request.start)
         window, table_ids = reserve(conn, rid, venue, request.party_size, instant, request.table_labels, now)
@@ -85,6 +102,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
                 "policy_version": policy_version(venue.policy),
                 "created_by_key": actor.key_id,
                 "venue_version": venue.version,
+                "client_address": address,
             },
         )
         ledger.insert_allocations(

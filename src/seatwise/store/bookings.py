@@ -142,13 +142,15 @@ def set_status(conn: Conn, rid: str, booking_id: str, status: str) -> None:
 
 
 def insert_hold(conn: Conn, rid: str, hold: dict[str, Any]) -> None:
+    """Insert a hold row; `client_address` (optional) is where a guest-page hold came from."""
     conn.execute(
         """INSERT INTO holds (restaurant_id, id, party_size, start_at, block_start, end_at, slot_start,
-               service_date, service_name, expires_at, policy_version, created_by_key, venue_version)
+               service_date, service_name, expires_at, policy_version, created_by_key, client_address,
+               venue_version)
            VALUES (%(rid)s, %(id)s, %(party_size)s, %(start_at)s, %(block_start)s, %(end_at)s, %(slot_start)s,
                %(service_date)s, %(service_name)s, %(expires_at)s, %(policy_version)s, %(created_by_key)s,
-               %(venue_version)s)""",
-        {"rid": rid, **hold},
+               %(client_address)s::inet, %(venue_version)s)""",
+        {"rid": rid, "client_address": None, "venue_version": None, **hold},
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from seatwise.core.model import Table, Venue, Zone
+from seatwise.core.model import Position, Shape, Table, Venue, Zone
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -65,13 +65,17 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
             [(rid, z.key, z.name, i) for i, z in enumerate(venue.zones)],
         )
         cur.executemany(
-            """INSERT INTO dining_tables (restaurant_id, label, zone_key, seats, min_party, max_party, movable, active)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+            """INSERT INTO dining_tables
+                   (restaurant_id, label, zone_key, seats, min_party, max_party, movable, active, position)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (restaurant_id, label) DO UPDATE SET
                    zone_key = EXCLUDED.zone_key, seats = EXCLUDED.seats, min_party = EXCLUDED.min_party,
                    max_party = EXCLUDED.max_party, movable = EXCLUDED.movable, active = EXCLUDED.active,
-                   retired_at = NULL""",
-            [(rid, t.label, t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active) for t in venue.tables],
+                   position = EXCLUDED.position, retired_at = NULL""",
+            [
+                (rid, t.label, t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active, _position(t))
+                for t in venue.tables
+            ],
         )
     labels = [t.label for t in venue.tables]
     conn.execute(
@@ -103,6 +107,20 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
             [(rid, *sorted(by_doc_id[t] for t in edge)) for edge in venue.adjacency],
         )
     return ids
+
+
+def _position(table: Table) -> str | None:
+    p = table.position
+    if p is None:
+        return None
+    return json.dumps({"x": p.x, "y": p.y, "width": p.width, "height": p.height, "shape": p.shape.value})
+
+
+def _position_of(stored: dict[str, Any] | None) -> Position | None:
+    """A position as `_position` stored it (written only from a validated venue)."""
+    if stored is None:
+        return None
+    return Position(stored["x"], stored["y"], stored["width"], stored["height"], Shape(stored["shape"]))
 
 
 def restaurant_row(conn: Conn, rid: str, *, for_write: bool = False) -> dict[str, Any] | None:
@@ -147,7 +165,7 @@ def venue_rows(conn: Conn, rid: str) -> VenueRows:
         "SELECT key, name FROM zones WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY position, key", [rid]
     ).fetchall()
     tables = conn.execute(
-        """SELECT id, label, zone_key, seats, min_party, max_party, movable, active
+        """SELECT id, label, zone_key, seats, min_party, max_party, movable, active, position
            FROM dining_tables WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY id""",
         [rid],
     ).fetchall()
@@ -172,6 +190,7 @@ def venue_rows(conn: Conn, rid: str) -> VenueRows:
                 max_party=t["max_party"],
                 movable=t["movable"],
                 active=t["active"],
+                position=_position_of(t["position"]),
             )
             for t in tables
         ),

@@ -15,4 +15,5 @@ def mount(app: FastAPI) -> None:
 
     app.include_router(ops.router)
     app.include_router(guest.router)
+    app.add_middleware(guest.GuestSecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
