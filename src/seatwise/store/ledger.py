@@ -200,16 +200,19 @@ def insert_allocations(
 
 def insert_allocation_rows(conn: Conn, rid: str, rows: Iterable[tuple[int, datetime, datetime, str]]) -> None:
     """Occupy many tables for many bookings, `(table_id, lo, hi, booking_id)` each, in
-    ascending table order (one batched statement: an import).
+    ascending table order (one statement over arrays: an import).
 
     Raises `ExclusionViolation` when any overlaps a row of the ledger.
     """
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO allocations (restaurant_id, table_id, during, booking_id)
-               VALUES (%s, %s, tstzrange(%s, %s, '[)'), %s)""",
-            [(rid, t, lo, hi, b) for t, lo, hi, b in sorted(rows, key=lambda r: (r[0], r[1]))],
-        )
+    ordered = sorted(rows, key=lambda r: (r[0], r[1]))
+    conn.execute(
+        """INSERT INTO allocations (restaurant_id, table_id, during, booking_id)
+           SELECT %s, t, tstzrange(lo, hi, '[)'), b
+           FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::uuid[]) WITH ORDINALITY
+                AS r(t, lo, hi, b, n)
+           ORDER BY n""",
+        [rid, *([r[i] for r in ordered] for i in range(4))],
+    )
 
 
 def archive_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:
