@@ -14,14 +14,14 @@ the venue version they were planned on.
 - `holds.venue_version`: a confirm after a venue change re-validates the hold.
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0005
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0008"
-down_revision = "0007"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
