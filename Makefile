@@ -36,6 +36,8 @@ bench: $(STAMP)  ## benchmarks: print tables, write bench/results/*.json
 	$(PY) bench/availability.py
 	$(PY) bench/booking.py
 	$(PY) bench/jobs.py
+	$(PY) bench/planner.py
+	$(PY) bench/importing.py
 
 loadtest: bench
 

@@ -88,7 +88,9 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.POLICY_DRIFT: (
         422,
         "Policy changed",
-        "The request was made against a policy version that is no longer current.",
+        "A hold was planned on a venue or policy that changed before the confirm, and its "
+        "tables or window are no longer valid; `reasons` lists each one as `{reason, message}` "
+        "(table_removed, table_inactive, closure, service, party_size, adjacency, slack, turn_overlap).",
     ),
     ErrorCode.CAPACITY_EXCEEDED: (
         409,
@@ -331,7 +333,7 @@ class HoldConflict(_TableSetRefused):
 class PolicyDrift(SeatwiseError):
     code = ErrorCode.POLICY_DRIFT
 
-    def __init__(self, detail: str, *, reasons: list[str]) -> None:
+    def __init__(self, detail: str, *, reasons: list[dict[str, str]]) -> None:
         super().__init__(detail, reasons=reasons)
 
 

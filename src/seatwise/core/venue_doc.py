@@ -36,6 +36,7 @@ from seatwise.core.errors import InvalidVenue
 from seatwise.core.model import (
     WEEKDAYS,
     AdjacencyMode,
+    Enforcement,
     Pacing,
     Policy,
     Position,
@@ -47,6 +48,7 @@ from seatwise.core.model import (
     Zone,
     natural_key,
 )
+from seatwise.core.planner import planning_problem
 
 __all__ = [
     "load_document_text",
@@ -102,6 +104,7 @@ _POLICY_KEYS = (
     "max_party_size",
     "services",
     "closures",
+    "enforcement",
 )
 _SERVICE_KEYS = (
     "name",
@@ -253,6 +256,7 @@ def _policy_to_document(policy: Policy) -> dict[str, Any]:
         "max_party_size": policy.max_party_size,
         "services": [_service_to_document(s) for s in policy.services],
         "closures": sorted(d.isoformat() for d in policy.closures),
+        "enforcement": policy.enforcement.value,
     }
 
 
@@ -458,7 +462,7 @@ class _Checker:
             or adjacency is None
         ):
             return None
-        return Venue(
+        venue = Venue(
             name=name,
             slug=slug,
             timezone=timezone,
@@ -468,6 +472,11 @@ class _Checker:
             adjacency=adjacency,
             slot_minutes=slot_minutes,
         )
+        too_many = planning_problem(venue)  # the planner's work bound (issue 15)
+        if too_many is not None:
+            self.add("adjacency", too_many)
+            return None
+        return venue
 
     def slug(self, root: Mapping[str, object]) -> str | None:
         if not self.required(root, "", "slug"):
@@ -711,6 +720,7 @@ class _Checker:
         max_party_size = self.integer(m, "policy", "max_party_size", MAX_PARTY_SIZE, 20)
         services = self.services(m["services"]) if self.required(m, "policy", "services") else None
         closures = self.closures(m.get("closures", []))
+        enforcement = self.enforcement(m)
         if (
             len(self.problems) != before
             or mode is None
@@ -720,6 +730,7 @@ class _Checker:
             or max_party_size is None
             or services is None
             or closures is None
+            or enforcement is None
         ):
             return None
         return Policy(
@@ -730,7 +741,16 @@ class _Checker:
             hold_ttl_seconds=ttl,
             max_party_size=max_party_size,
             closures=closures,
+            enforcement=enforcement,
         )
+
+    def enforcement(self, m: Mapping[str, object]) -> Enforcement | None:
+        value = m.get("enforcement", Enforcement.ENFORCE.value)
+        modes = [mode.value for mode in Enforcement]
+        if isinstance(value, str) and value in modes:
+            return Enforcement(value)
+        self.add("policy.enforcement", f"must be one of {' | '.join(modes)}, got {_describe(value)}")
+        return None
 
     def adjacency_mode(self, m: Mapping[str, object]) -> AdjacencyMode | None:
         value = m.get("adjacency_mode", AdjacencyMode.CONNECTED.value)

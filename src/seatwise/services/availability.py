@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from seatwise.core.availability import SlotAvailability, availability_at, day_availability
+from seatwise.core.claims import oldest_first, with_claims
 from seatwise.core.model import natural_key
 from seatwise.core.timerules import day_span, parse_local_date, venue_zone
 from seatwise.services.common import utcnow
@@ -34,6 +35,8 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
             # little past the span of the grid.
             hi += timedelta(minutes=venue.slot_minutes)
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
+    # Offer only what the unassigned bookings' claims leave (DESIGN §12).
+    day_ledger, _ = with_claims(venue, day_ledger, now)
     zone = venue_zone(venue)
 
     def slots(found: tuple[SlotAvailability, ...]) -> tuple[Slot, ...]:
@@ -55,7 +58,8 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
 
 def timeline(db: Database, rid: str, day_text: str) -> Timeline:
     """Per table, the bookings and live holds of the business date (the date their
-    service started on, as the bookings list has them) and the blocks of the local day."""
+    service started on, as the bookings list has them) and the blocks of the local day;
+    and the lane of live bookings without tables (oldest claim first)."""
     day = parse_local_date(day_text)
     now = utcnow()
     with db.tenant(rid) as conn:
@@ -71,4 +75,9 @@ def timeline(db: Database, rid: str, day_text: str) -> Timeline:
             TimelineAllocation(b.kind, b.ref, b.start.astimezone(zone), b.end.astimezone(zone)) for b in rows
         )
         tables.append(TimelineTable(table.label, table.zone, table.seats, allocations))
-    return Timeline(day, venue.timezone, tuple(tables))
+    unassigned = tuple(
+        TimelineAllocation("booking", c.booking_id, c.start.astimezone(zone), c.end.astimezone(zone))
+        for c in oldest_first(day_ledger.claims)
+        if c.start < hi and c.end > lo
+    )
+    return Timeline(day, venue.timezone, tuple(tables), unassigned)

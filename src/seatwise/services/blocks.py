@@ -19,6 +19,7 @@ from seatwise.core.events import EventType
 from seatwise.core.text import check_texts
 from seatwise.core.timerules import resolve_start, venue_zone
 from seatwise.services.auth import Principal
+from seatwise.services.claims import place_claims
 from seatwise.services.common import emit, utcnow
 from seatwise.services.ids import parse_id
 from seatwise.services.results import Block, block_of, to_json
@@ -99,8 +100,11 @@ def delete_block(db: Database, rid: str, block_id: str, actor: Principal) -> Non
     block_id = parse_id(block_id, "block")
 
     def use_case(conn: Conn) -> None:
-        if not repo.delete_block(conn, rid, block_id):
+        venue = venue_snapshot(conn, rid, for_write=True)
+        span = repo.delete_block(conn, rid, block_id)
+        if span is None:
             raise NotFound("no such block")
+        place_claims(conn, rid, venue, *span, utcnow(), actor)  # the freed tables go to claims first
         emit(conn, rid, EventType.BLOCK_DELETED, {"id": block_id, "actor": actor.label})
 
     db.run(rid, use_case)

@@ -118,6 +118,8 @@ def _stranded(new: Venue, old_zone: tzinfo, rows: list[dict[str, Any]], now: dat
     out = []
     for row in rows:
         labels = list(row["labels"])
+        if not labels:
+            continue  # unassigned: no table to strand, its claim carries over
         removed = [x for x in labels if x not in new.table_by_label]
         if removed:
             reasons = [f"removed: {', '.join(removed)}"]

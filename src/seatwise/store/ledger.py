@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
-from seatwise.core.model import Busy, DayLedger, Pacing, PacingUsage
+from seatwise.core.model import Busy, Claim, DayLedger, Pacing, PacingUsage
 
 Conn = psycopg.Connection[dict[str, Any]]
 Cursor = psycopg.Cursor[dict[str, Any]]
@@ -28,14 +28,22 @@ Cursor = psycopg.Cursor[dict[str, Any]]
 # only needs allocations starting up to this long before the day.
 LONGEST_BLOCK = timedelta(hours=24)
 
+# Allocations, then (same statement, through the partial index `bookings_unassigned`)
+# the claims of unassigned bookings over the same span: rows without a table.
 ALLOCATIONS_SQL = """
 SELECT table_id, lower(during) AS lo, upper(during) AS hi, expires_at,
        coalesce(booking_id, hold_id, block_id)::text AS ref,
        CASE WHEN booking_id IS NOT NULL THEN 'booking'
-            WHEN hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind
+            WHEN hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind,
+       NULL::integer AS party_size, NULL::timestamptz AS created_at
 FROM allocations
 WHERE restaurant_id = %(rid)s AND lower(during) >= %(from)s AND lower(during) < %(hi)s
-  AND upper(during) > %(lo)s"""
+  AND upper(during) > %(lo)s
+UNION ALL
+SELECT NULL, block_start, end_at, NULL, id::text, 'unassigned', party_size, created_at
+FROM bookings
+WHERE restaurant_id = %(rid)s AND unassigned AND status IN ('pending', 'confirmed', 'seated')
+  AND block_start >= %(from)s AND block_start < %(hi)s AND end_at > %(lo)s"""
 
 # Usage that counts from `now`: expired holds whose covers were not given back yet
 # are subtracted.
@@ -84,10 +92,14 @@ def queue_ledger(
 def ledger_of(cursors: tuple[psycopg.Cursor[tuple[Any, ...]], Cursor]) -> DayLedger:
     allocations, pacing = cursors
     busy: dict[int, list[Busy]] = defaultdict(list)
-    for table_id, lo, hi, expires_at, ref, kind in allocations.fetchall():
-        busy[table_id].append(Busy(lo, hi, kind, ref, expires_at))
+    claims: list[Claim] = []
+    for table_id, lo, hi, expires_at, ref, kind, party_size, created_at in allocations.fetchall():
+        if table_id is None:
+            claims.append(Claim(ref, party_size, lo, hi, created_at))
+        else:
+            busy[table_id].append(Busy(lo, hi, kind, ref, expires_at))
     usage = {r["slot_start"]: PacingUsage(r["covers"], r["parties"]) for r in pacing.fetchall()}
-    return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=usage)
+    return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=usage, claims=tuple(claims))
 
 
 # A business date's timeline: bookings and holds of that service date (DESIGN §3: a
@@ -286,6 +298,23 @@ def insert_allocations(
                VALUES (%s, %s, tstzrange(%s, %s, '[)'), %s, %s, %s, %s)""",
             [(rid, t, lo, hi, booking_id, hold_id, block_id, expires_at) for t in sorted(table_ids)],
         )
+
+
+def insert_allocation_rows(conn: Conn, rid: str, rows: Iterable[tuple[int, datetime, datetime, str]]) -> None:
+    """Occupy many tables for many bookings, `(table_id, lo, hi, booking_id)` each, in
+    ascending table order (one statement over arrays: an import).
+
+    Raises `ExclusionViolation` when any overlaps a row of the ledger.
+    """
+    ordered = sorted(rows, key=lambda r: (r[0], r[1]))
+    conn.execute(
+        """INSERT INTO allocations (restaurant_id, table_id, during, booking_id)
+           SELECT %s, t, tstzrange(lo, hi, '[)'), b
+           FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::uuid[]) WITH ORDINALITY
+                AS r(t, lo, hi, b, n)
+           ORDER BY n""",
+        [rid, *([r[i] for r in ordered] for i in range(4))],
+    )
 
 
 def archive_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:

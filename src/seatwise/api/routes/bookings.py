@@ -140,7 +140,8 @@ def create_booking(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Book directly (hold and confirm in one step); same key and body answer 200."""
+    """Book directly (hold and confirm in one step); same key and body answer 200. In shadow
+    mode a refusal is accepted unassigned, `overbooked`, with the code in `would_refuse`."""
     authorize(who, rid, Permission.CREATE_BOOKING)
     request = bookings.BookingRequest(
         party_size=body.party_size,
