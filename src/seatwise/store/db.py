@@ -61,7 +61,7 @@ RETRYABLE = (
 
 # Outage bounds (DESIGN §7: a 503 within 2 s while the database is unreachable).
 CONNECT_TIMEOUT = 2  # seconds, libpq's minimum; only the pool's background workers connect
-POOL_WAIT = 1.0  # how long a request waits for a pooled connection
+POOL_WAIT = 0.5  # how long a request waits for a pooled connection (then: reachable? wait more : 503)
 POOL_WAIT_WHILE_DOWN = 0.25  # ... once the last attempt found the database unreachable
 BUSY_WAIT = 10.0  # a reachable but busy pool is waited for this long at most
 # The pool gives up a reconnection attempt after this long and tries again at the

@@ -248,7 +248,7 @@ def clear_expired_holds(
     block_start: datetime,
     block_end: datetime,
     now: datetime,
-    table_ids: Iterable[int],
+    table_ids: Iterable[int] = (),
     *,
     with_booking: str | None = None,
 ) -> None:
