@@ -94,7 +94,7 @@ def test_serve_with_its_worker_delivers_a_booking(
         staff_key = serve.line_starting("  staff key ").split()[2]
         worker_pid = int(serve.line_starting("worker pid ").split()[-1])
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # startup of 2 API workers and a job worker on a loaded machine
         while True:
             try:
                 if httpx.get(f"{base}/healthz").status_code == 200:
