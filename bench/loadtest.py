@@ -116,7 +116,7 @@ def has_worker_command() -> bool:
 @contextmanager
 def started(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our own programs, fixed arguments
     try:
         yield proc
     finally:
@@ -301,6 +301,71 @@ def run_faults(
     f.detail += f"; workers again: {[p.pid for p in uvicorn_workers(serve_pid)]}"
 
 
+# --- profile ---------------------------------------------------------------------------
+
+AREAS = (  # (area, substring of a frame's file) in order of precedence for the leaf frame
+    ("PostgreSQL wire (psycopg, waiting on the server)", "psycopg"),
+    ("validation and JSON (pydantic, json)", "pydantic"),
+    ("validation and JSON (pydantic, json)", "json/"),
+    ("HTTP framework (starlette, fastapi)", "starlette"),
+    ("HTTP framework (starlette, fastapi)", "fastapi"),
+    ("HTTP server (uvicorn, httptools, event loop)", "uvicorn"),
+    ("HTTP server (uvicorn, httptools, event loop)", "asyncio"),
+    ("HTTP server (uvicorn, httptools, event loop)", "anyio"),
+    ("logging", "logging"),
+    ("metrics (prometheus_client)", "prometheus_client"),
+    ("seatwise core (planner, availability)", "seatwise/core"),
+    ("seatwise services", "seatwise/services"),
+    ("seatwise store", "seatwise/store"),
+    ("seatwise api / shells", "seatwise/"),
+)
+
+
+def area_of(frame: str) -> str:
+    return next((name for name, part in AREAS if part in frame), "other (stdlib, threads)")
+
+
+def profile_workers(serve_pid: int, t0: float, start: float, seconds: int, out: Path, found: dict[str, Any]) -> None:
+    """py-spy (sampling, non-blocking) on every API worker for `seconds`; raw stacks."""
+    time.sleep(max(0.0, t0 + start - time.time()))
+    procs = []
+    for w in uvicorn_workers(serve_pid):
+        path = out / f"py-spy-{w.pid}.txt"
+        cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(w.pid), "--duration", str(seconds)]
+        cmd += ["--rate", "50", "--nonblocking", "--format", "raw", "--output", str(path)]
+        procs.append((path, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))  # noqa: S603 - the pinned py-spy, fixed arguments
+    leaf: Counter[str] = Counter()
+    areas: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for path, proc in procs:
+        proc.wait(timeout=seconds + 60)
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            n = int(count)
+            frames = stack.split(";")
+            total += n
+            leaf[frames[-1]] += n
+            areas[area_of(frames[-1])] += n
+            for f in {f for f in frames if "seatwise/" in f}:
+                inclusive[f] += n
+    found.update(
+        {
+            "seconds": seconds,
+            "samples": total,
+            "by_area_percent": {k: round(100 * v / total, 1) for k, v in areas.most_common()} if total else {},
+            "top_self_percent": {k: round(100 * v / total, 1) for k, v in leaf.most_common(15)} if total else {},
+            "top_seatwise_inclusive_percent": (
+                {k: round(100 * v / total, 1) for k, v in inclusive.most_common(12)} if total else {}
+            ),
+        }
+    )
+
+
 # --- statistics ------------------------------------------------------------------------
 
 
@@ -315,8 +380,12 @@ def analyse(records: list[list[Any]], faults: list[Fault], grace: float) -> dict
     """Requests, codes, percentiles; what fell inside and outside the fault windows."""
     windows = [(f.start, f.end + grace) for f in faults]
 
-    def inside(t: float) -> bool:
-        return any(a <= t <= b for a, b in windows)
+    def overlaps(t: float, ms: float, a: float, b: float) -> bool:
+        """Whether a request (start t, ms long) was in flight at any time of [a, b]."""
+        return t <= b and t + ms / 1000 >= a
+
+    def inside(t: float, ms: float) -> bool:
+        return any(overlaps(t, ms, a, b) for a, b in windows)
 
     if not records:
         return {"requests": 0}
@@ -333,13 +402,13 @@ def analyse(records: list[list[Any]], faults: list[Fault], grace: float) -> dict
     for start, name, status, code, ms in records:
         by_name[name].append(ms)
         statuses[name][status] += 1
-        in_window = inside(start)
+        in_window = inside(start, ms)
         if not in_window:
             steady[name].append(ms)
         if status >= 400 or status == 0:
             codes[f"{status} {code}".strip()] += 1
         for i, (a, b) in enumerate(windows):
-            if a <= start <= b:
+            if overlaps(start, ms, a, b):
                 per_window[i][f"{status} {code}".strip() if status >= 400 or status == 0 else "ok"] += 1
         if not in_window and status >= 500:
             outside_5xx[f"{status} {code} {name}"] += 1
@@ -440,7 +509,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append("")
         lines.append(
             f"A window runs from the fault until an availability probe answers 200 three times running, plus "
-            f"{s['fault_windows'][0]['grace_s']} s of grace for requests already queued."
+            f"{s['fault_windows'][0]['grace_s']} s of grace; a request belongs to it when it was in flight at any "
+            "time of it."
         )
     else:
         lines.append("No faults in this run.")
@@ -470,6 +540,23 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     lines += [f"| {k} | {v} |" for k, v in result["audit"]["checks"].items()]
     lines += ["", f"Ledger at the end: {result['audit']['ledger']}.", ""]
+    prof = result.get("profile") or {}
+    if prof.get("samples"):
+        lines += [
+            "## Where the time goes (py-spy, API workers)",
+            "",
+            f"{prof['samples']} samples over {prof['seconds']} s of both API workers (50 Hz, non-blocking, "
+            "idle time left out), by the area of the innermost frame:",
+            "",
+            "| area | share of samples |",
+            "|---|---|",
+        ]
+        lines += [f"| {k} | {v}% |" for k, v in prof["by_area_percent"].items()]
+        lines += ["", "Innermost frames:", "", "| frame | self % |", "|---|---|"]
+        lines += [f"| `{k[:110]}` | {v}% |" for k, v in prof["top_self_percent"].items()]
+        lines += ["", "Seatwise functions on the stack (inclusive):", "", "| frame | inclusive % |", "|---|---|"]
+        lines += [f"| `{k[:110]}` | {v}% |" for k, v in prof["top_seatwise_inclusive_percent"].items()]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -484,6 +571,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--restaurants", type=int, default=100, help="generated restaurants besides examples/")
     p.add_argument("--fault", action=argparse.BooleanOptionalAction, default=True, help="restart PG, kill a worker")
     p.add_argument("--grace", type=float, default=1.0, help="seconds after recovery still counted in a window")
+    p.add_argument("--profile", type=int, default=0, help="py-spy the API workers for N seconds (from 5%% in)")
     p.add_argument("--port", type=int, default=8108)
     p.add_argument("--data-dir", type=Path, default=ROOT / ".data" / "loadtest")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where loadtest.json/.md go")
@@ -568,6 +656,7 @@ def main() -> int:
             ]  # fmt: skip
             print(f"Locust: {args.users} users, {args.duration} s, fault run {'on' if args.fault else 'off'} ...")
             faults: list[Fault] = []
+            profile: dict[str, Any] = {}
             t0 = time.time()
             fault_thread = None
             with started(cmd, locust_env, logs / "locust.log") as loc:
@@ -577,9 +666,18 @@ def main() -> int:
                         target=run_faults, args=(args, t0, serve.pid, (url, first["channel"], first["id"]), faults)
                     )
                     fault_thread.start()
+                profile_thread = None
+                if args.profile:
+                    profile_thread = threading.Thread(
+                        target=profile_workers,
+                        args=(serve.pid, t0, 0.05 * args.duration, args.profile, logs, profile),
+                    )
+                    profile_thread.start()
                 loc.wait(timeout=args.duration + 120)
             if fault_thread:
                 fault_thread.join(timeout=120)
+            if profile_thread:
+                profile_thread.join(timeout=args.profile + 90)
             sampler.stop.set()
             sampler.sample()
         finally:
@@ -637,6 +735,7 @@ def main() -> int:
             "peak_total_pss_mb": sampler.peak_total_pss,
         },
         "audit": findings,
+        "profile": profile,
         "targets": {
             k: {"measured": v, "target": tgt, "met": bool(met if met is not None else limits[k](v))}
             for k, (v, tgt, met) in targets.items()
