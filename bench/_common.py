@@ -154,7 +154,7 @@ def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[A
         "SEATWISE_HOST": "127.0.0.1",
         "SEATWISE_PORT": str(port),
     }
-    cmd = [sys.executable, "-m", "seatwise.cli", "serve", "--workers", str(workers)]
+    cmd = [sys.executable, "-m", "seatwise.cli", "serve", "--workers", str(workers), "--no-worker"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603 - our own module
     url = f"http://127.0.0.1:{port}"
     try:
