@@ -103,6 +103,7 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         "SEATWISE_HOST": "127.0.0.1",  # loopback only
         "SEATWISE_PORT": str(args.port),
         "SEATWISE_LOG_LEVEL": args.log_level,
+        "SEATWISE_WORKER_METRICS_PORT": str(args.worker_metrics_port or args.port + 1),
     }
 
 
@@ -196,6 +197,11 @@ class MemorySampler:
     pgdata: Path
     peaks: dict[int, dict[str, Any]] = field(default_factory=dict)
     peak_total_pss: dict[str, float] = field(default_factory=dict)
+    peak_total_rss: dict[str, float] = field(default_factory=dict)
+    cpu_first: dict[int, float] = field(default_factory=dict)
+    cpu_last: dict[int, tuple[str, float]] = field(default_factory=dict)
+    machine_first: Any = None
+    machine_last: Any = None
     stop: threading.Event = field(default_factory=threading.Event)
 
     def _procs(self) -> list[tuple[str, psutil.Process]]:
@@ -203,7 +209,9 @@ class MemorySampler:
         for role, pid in self.roots.items():
             with suppress(psutil.Error):
                 root = psutil.Process(pid)
-                out += [(role, p) for p in [root, *root.children(recursive=True)]]
+                for p in [root, *root.children(recursive=True)]:
+                    with suppress(psutil.Error):
+                        out.append(("job worker" if "seatwise.cli worker" in " ".join(p.cmdline()) else role, p))
         pm = postmaster_pid(self.pgdata)
         if pm:
             with suppress(psutil.Error):
@@ -213,19 +221,41 @@ class MemorySampler:
 
     def sample(self) -> None:
         totals: dict[str, float] = defaultdict(float)
+        rss_totals: dict[str, float] = defaultdict(float)
+        first_round = self.machine_first is None
+        self.machine_last = psutil.cpu_times()
+        if first_round:
+            self.machine_first = self.machine_last
         for role, proc in self._procs():
             try:
                 mem = proc.memory_full_info()
                 name = " ".join(proc.cmdline()[:6])[:120] or proc.name()
+                cpu = proc.cpu_times()
             except psutil.Error:
                 continue
+            used = cpu.user + cpu.system
+            self.cpu_first.setdefault(proc.pid, used if first_round else 0.0)
+            self.cpu_last[proc.pid] = (role, used)
             rss, pss = mem.rss / 2**20, getattr(mem, "pss", mem.rss) / 2**20
             totals[role] += pss
+            rss_totals[role] += rss
             peak = self.peaks.setdefault(proc.pid, {"role": role, "cmd": name, "peak_rss_mb": 0.0, "peak_pss_mb": 0.0})
             peak["peak_rss_mb"] = round(max(peak["peak_rss_mb"], rss), 1)
             peak["peak_pss_mb"] = round(max(peak["peak_pss_mb"], pss), 1)
         for role, v in totals.items():
             self.peak_total_pss[role] = round(max(self.peak_total_pss.get(role, 0.0), v), 1)
+            self.peak_total_rss[role] = round(max(self.peak_total_rss.get(role, 0.0), rss_totals[role]), 1)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used by each role over the run, and by the whole machine."""
+        out: dict[str, float] = defaultdict(float)
+        for pid, (role, last) in self.cpu_last.items():
+            out[role] += last - self.cpu_first.get(pid, 0.0)
+        a, b = self.machine_first, self.machine_last
+        if a is not None and b is not None:
+            busy = (sum(b) - b.idle - getattr(b, "iowait", 0.0)) - (sum(a) - a.idle - getattr(a, "iowait", 0.0))
+            out["whole machine (all sessions)"] = busy
+        return {k: round(v, 2) for k, v in out.items()}
 
     def run(self) -> None:
         while not self.stop.wait(0.5):
@@ -426,12 +456,16 @@ def analyse(records: list[list[Any]], faults: list[Fault], grace: float) -> dict
         for name, v in sorted(by_name.items())
     }
     writes = [ms for n in WRITES for ms in steady.get(n, [])]
+    every = [ms for v in by_name.values() for ms in v]
     return {
         "requests": len(records),
         "wall_s": round(wall, 2),
         "requests_per_s": round(len(records) / wall, 1),
         "endpoints": endpoints,
         "writes_steady_p95_ms": pct(writes, 95),
+        "all_p50_ms": pct(every, 50),
+        "all_p95_ms": pct(every, 95),
+        "all_p99_ms": pct(every, 99),
         "errors_by_code": dict(codes.most_common()),
         "5xx_total": sum(n for k, n in codes.items() if k[:1] == "5"),
         "5xx_outside_fault_windows": dict(outside_5xx),
@@ -482,6 +516,25 @@ def markdown(result: dict[str, Any]) -> str:
         f"Load generator CPU: {result['loadgen_cpu_s']} s over {s.get('wall_s')} s "
         f"({result['loadgen_cpu_percent_of_one_core']}% of one core) on the same 2 cores as the server.",
         "",
+        "## Latency against concurrency (short fault-free runs before the main one)",
+        "",
+        "| users | requests/s | p50 ms | p95 ms | p99 ms | availability p95 | writes p95 | 5xx |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {u} | {v['requests_per_s']} | {v['p50_ms']} | {v['p95_ms']} | {v['p99_ms']} | "
+            f"{v['availability_p95_ms']} | {v['writes_p95_ms']} | {v['5xx']} |"
+            for u, v in result["sweep"].items()
+        ),
+        "",
+        "## CPU over the run (seconds; cores busy = seconds / wall time)",
+        "",
+        "| who | CPU s | cores busy |",
+        "|---|---|---|",
+        *(f"| {k} | {v} | {result['cpu_cores_busy'][k]} |" for k, v in result["cpu_seconds"].items()),
+        "",
+        f"The machine has {result['machine']['cpus']} cores; what the whole machine used beyond the rows above "
+        "belongs to other sessions sharing it.",
+        "",
         "## Per endpoint (ms; steady p95 leaves out the fault windows)",
         "",
         "| endpoint | requests | p50 | p95 | p99 | steady p95 | statuses |",
@@ -530,7 +583,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {m['role']} | {pid} | `{m['cmd'][:60]}` | {m['peak_rss_mb']} | {m['peak_pss_mb']} |")
     lines += [
         "",
-        f"Peak total PSS by role: {result['memory']['peak_total_pss_mb']} (PSS counts shared pages once, "
+        f"Peak total RSS by role: {result['memory']['peak_total_rss_mb']}; "
+        f"peak total PSS by role: {result['memory']['peak_total_pss_mb']} (PSS counts shared pages once, "
         "so the sum is what the processes really take; RSS counts PostgreSQL's shared buffers in every backend).",
         "",
         "## Ledger audit",
@@ -572,7 +626,15 @@ def parse() -> argparse.Namespace:
     p.add_argument("--fault", action=argparse.BooleanOptionalAction, default=True, help="restart PG, kill a worker")
     p.add_argument("--grace", type=float, default=1.0, help="seconds after recovery still counted in a window")
     p.add_argument("--profile", type=int, default=0, help="py-spy the API workers for N seconds (from 5%% in)")
+    p.add_argument(
+        "--sweep",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[1, 4, 16],
+        help="before the main run, short fault-free runs at these user counts (latency against concurrency); '' skips",
+    )
+    p.add_argument("--sweep-seconds", type=int, default=10)
     p.add_argument("--port", type=int, default=8108)
+    p.add_argument("--worker-metrics-port", type=int, default=0, help="the job worker's /metrics (default port + 1)")
     p.add_argument("--data-dir", type=Path, default=ROOT / ".data" / "loadtest")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where loadtest.json/.md go")
     p.add_argument("--log-level", default="warning", help="server log level (access lines are info)")
@@ -608,10 +670,6 @@ def main() -> int:
 
     with started([sys.executable, "-m", "seatwise.cli", "serve", "--workers", "2"], env, logs / "serve.log") as serve:
         wait_ready(url, serve)
-        workers_cm = (
-            started([sys.executable, "-m", "seatwise.cli", "worker"], env, logs / "worker.log") if job_worker else None
-        )
-        worker_proc = workers_cm.__enter__() if workers_cm else None
         try:
             print(f"loading {args.restaurants} generated restaurants + examples/ ...", flush=True)
             admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60)
@@ -636,7 +694,7 @@ def main() -> int:
             events_path = args.data_dir / "events.json"
             events_path.unlink(missing_ok=True)
 
-            roots = {"api": serve.pid, **({"job worker": worker_proc.pid} if worker_proc else {})}
+            roots = {"api": serve.pid}  # `seatwise serve` starts its `seatwise worker` as a child
             sampler = MemorySampler(roots, settings.pgdata)
             sampler.sample()
             threading.Thread(target=sampler.run, daemon=True).start()
@@ -648,12 +706,31 @@ def main() -> int:
                 "LOADTEST_MAX_REQUESTS": str(args.max_requests),
                 "LOADTEST_SEED": str(args.seed),
             }
-            cmd = [
-                sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                "-u", str(args.users), "-r", str(args.users), "--run-time", f"{args.duration}s",
-                "--host", url, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
-                "--exit-code-on-error", "0",
-            ]  # fmt: skip
+
+            def locust(users: int, seconds: int) -> list[str]:
+                return [
+                    sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                    "-u", str(users), "-r", str(users), "--run-time", f"{seconds}s",
+                    "--host", url, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
+                    "--exit-code-on-error", "0",
+                ]  # fmt: skip
+
+            sweep: dict[str, Any] = {}
+            for users in args.sweep:
+                print(f"sweep: {users} users, {args.sweep_seconds} s ...", flush=True)
+                with started(locust(users, args.sweep_seconds), locust_env, logs / "locust-sweep.log") as loc:
+                    loc.wait(timeout=args.sweep_seconds + 120)
+                stage = analyse(json.loads(events_path.read_text())["records"], [], 0.0)
+                sweep[str(users)] = {
+                    "requests_per_s": stage["requests_per_s"],
+                    "p50_ms": stage["all_p50_ms"],
+                    "p95_ms": stage["all_p95_ms"],
+                    "p99_ms": stage["all_p99_ms"],
+                    "availability_p95_ms": stage["endpoints"].get("availability", {}).get("p95_ms"),
+                    "writes_p95_ms": stage["writes_steady_p95_ms"],
+                    "5xx": stage["5xx_total"],
+                }
+            cmd = locust(args.users, args.duration)
             print(f"Locust: {args.users} users, {args.duration} s, fault run {'on' if args.fault else 'off'} ...")
             faults: list[Fault] = []
             profile: dict[str, Any] = {}
@@ -681,8 +758,7 @@ def main() -> int:
             sampler.stop.set()
             sampler.sample()
         finally:
-            if workers_cm:
-                workers_cm.__exit__(None, None, None)
+            pass
 
         data = json.loads(events_path.read_text())
         stats = analyse(data["records"], faults, args.grace)
@@ -690,6 +766,9 @@ def main() -> int:
         findings = audit(owner_url)
 
     api_mem = sampler.peak_total_pss.get("api", 0.0) + sampler.peak_total_pss.get("job worker", 0.0)
+    cpu = sampler.cpu_seconds()
+    cpu["load generator (Locust)"] = round(data["cpu_s"], 2)
+    wall_cpu = max(stats.get("wall_s", 1), 1e-9)
     e = stats.get("endpoints", {})
     outside = sum(stats.get("5xx_outside_fault_windows", {}).values())
     targets = {
@@ -702,7 +781,7 @@ def main() -> int:
         "writes p95 ms (steady)": (stats.get("writes_steady_p95_ms"), f"< {TARGETS['writes_p95_ms']}", None),
         "5xx outside fault windows": (outside, "0", outside == 0),
         "audit findings": (findings["findings"], "0", findings["findings"] == 0),
-        "peak PSS of API + job worker processes, MB": (
+        "peak PSS of API + job worker processes (PostgreSQL apart), MB": (
             round(api_mem, 1),
             f"< {TARGETS['peak_server_memory_mb']}",
             None,
@@ -712,7 +791,7 @@ def main() -> int:
         "requests/s (mix)": lambda v: v >= TARGETS["requests_per_s"],
         "availability p95 ms (steady)": lambda v: v is not None and v < TARGETS["availability_p95_ms"],
         "writes p95 ms (steady)": lambda v: v is not None and v < TARGETS["writes_p95_ms"],
-        "peak PSS of API + job worker processes, MB": lambda v: v < TARGETS["peak_server_memory_mb"],
+        "peak PSS of API + job worker processes (PostgreSQL apart), MB": lambda v: v < TARGETS["peak_server_memory_mb"],
     }
     result = {
         "benchmark": "loadtest",
@@ -726,15 +805,19 @@ def main() -> int:
         "duration_s": args.duration,
         "max_requests": args.max_requests,
         "fault": args.fault,
-        "job_worker": "seatwise worker" if job_worker else "none (this checkout has no `seatwise worker`)",
+        "job_worker": "`seatwise worker` (started by serve)" if job_worker else "none (no `seatwise worker` here)",
         "loadgen_cpu_s": round(data["cpu_s"], 2),
         "loadgen_cpu_percent_of_one_core": round(100 * data["cpu_s"] / max(stats.get("wall_s", 1), 1e-9), 1),
         "stats": stats,
         "memory": {
             "processes": {str(k): v for k, v in sampler.peaks.items()},
             "peak_total_pss_mb": sampler.peak_total_pss,
+            "peak_total_rss_mb": sampler.peak_total_rss,
         },
+        "cpu_seconds": cpu,
+        "cpu_cores_busy": {k: round(v / wall_cpu, 2) for k, v in cpu.items()},
         "audit": findings,
+        "sweep": sweep,
         "profile": profile,
         "targets": {
             k: {"measured": v, "target": tgt, "met": bool(met if met is not None else limits[k](v))}

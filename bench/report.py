@@ -121,7 +121,7 @@ def fmt(v: Any) -> str:
 
 
 def table(name: str, data: dict[str, Any]) -> list[str]:
-    skip = ("machine", "audit.examples", "memory.processes")
+    skip = ("machine", "audit.examples", "memory.processes", "profile")
     rows = [(p, f) for p, f in figure_rows(data) if not p.startswith(skip) and p != "(top)"]
     top = [(p, f) for p, f in figure_rows(data) if p == "(top)"]
     ratios = baselines(name, data, rows)
@@ -265,6 +265,8 @@ def main() -> None:
     for name, (path, data) in results.items():
         at = f", run at {data['at']}" if "at" in data else ""
         lines += [f"## {name}", "", f"From `{path.name}`{at}.", ""]
+        if path.with_suffix(".md").exists():
+            lines += [f"Its own report: [{path.with_suffix('.md').name}]({path.with_suffix('.md').name}).", ""]
         lines += table(name, data)
         lines.append("")
     (RESULTS / "REPORT.md").write_text("\n".join(lines))

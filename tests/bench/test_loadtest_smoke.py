@@ -26,7 +26,9 @@ def test_loadtest_smoke_run_has_no_5xx_and_a_clean_audit(tmp_path: Path) -> None
         "--restaurants=5",
         "--users=6",
         "--no-fault",
+        "--sweep=",
         f"--port={PORT}",
+        "--worker-metrics-port=8108",  # the first of this checkout's two ports
         f"--data-dir={ROOT / '.data' / 'loadtest-smoke'}",
         f"--out={tmp_path}",
     ]
