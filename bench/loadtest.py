@@ -1,17 +1,21 @@
 """A night under load (issue 14): the real server, a Locust load generator, faults, an audit.
 
 1. Starts the embedded PostgreSQL in its own data folder (default `.data/loadtest`
-   inside the checkout), a fresh database, `seatwise serve --workers 2` on loopback,
-   and `seatwise worker` when this checkout has one.
+   inside the checkout), a fresh database, and `seatwise serve --workers 2` on
+   loopback (which starts its `seatwise worker` beside the API).
 2. Loads examples/*.yaml plus N generated restaurants (default 100).
 3. Drives it from another process with Locust (bench/locustfile.py: headless, bounded
-   by --duration and --max-requests) with the mix described there.
+   by --duration and --max-requests) with the mix described there: first short
+   fault-free runs at a few user counts (--sweep: latency against concurrency), then
+   the main run.
 4. Fault run (on by default, --no-fault to skip): at 35% of the run PostgreSQL is
    stopped and started again; at 65% one API worker is killed (SIGKILL, by pid, a
    child of the server this program started). A prober measures each outage window:
    from the fault until the API answers again.
 5. Samples the memory of every server process (RSS and PSS, twice a second).
-6. Audits the ledger in SQL (bench/ledger_audit.py) and writes
+6. Optionally (--profile N) samples the API workers with py-spy and sums where the
+   time goes. Counts the CPU of every role and of the whole (shared) machine.
+7. Audits the ledger in SQL (bench/ledger_audit.py) and writes
    bench/results/loadtest.json and bench/results/loadtest.md (or --out).
 
 Exit status 1 when the audit finds anything or a 5xx falls outside a fault window.
@@ -670,95 +674,92 @@ def main() -> int:
 
     with started([sys.executable, "-m", "seatwise.cli", "serve", "--workers", "2"], env, logs / "serve.log") as serve:
         wait_ready(url, serve)
-        try:
-            print(f"loading {args.restaurants} generated restaurants + examples/ ...", flush=True)
-            admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60)
-            docs = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "examples").glob("*.yaml"))]
-            docs += [generated_venue(i, rng) for i in range(args.restaurants)]
-            manifest = []
-            for doc in docs:
-                r = admin.post("/v1/restaurants", json=doc)
-                r.raise_for_status()
-                body = r.json()
-                manifest.append(
-                    {
-                        "id": body["id"],
-                        "slug": body["slug"],
-                        "channel": body["api_keys"]["channel"],
-                        "staff": body["api_keys"]["staff"],
-                        "tables": [{"label": t["label"], "seats": t["seats"]} for t in doc["tables"]],
-                    }
-                )
-            manifest_path = args.data_dir / "manifest.json"
-            manifest_path.write_text(json.dumps({"restaurants": manifest}))
-            events_path = args.data_dir / "events.json"
-            events_path.unlink(missing_ok=True)
-
-            roots = {"api": serve.pid}  # `seatwise serve` starts its `seatwise worker` as a child
-            sampler = MemorySampler(roots, settings.pgdata)
-            sampler.sample()
-            threading.Thread(target=sampler.run, daemon=True).start()
-
-            locust_env = {
-                **os.environ,
-                "LOADTEST_MANIFEST": str(manifest_path),
-                "LOADTEST_EVENTS": str(events_path),
-                "LOADTEST_MAX_REQUESTS": str(args.max_requests),
-                "LOADTEST_SEED": str(args.seed),
-            }
-
-            def locust(users: int, seconds: int) -> list[str]:
-                return [
-                    sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                    "-u", str(users), "-r", str(users), "--run-time", f"{seconds}s",
-                    "--host", url, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
-                    "--exit-code-on-error", "0",
-                ]  # fmt: skip
-
-            sweep: dict[str, Any] = {}
-            for users in args.sweep:
-                print(f"sweep: {users} users, {args.sweep_seconds} s ...", flush=True)
-                with started(locust(users, args.sweep_seconds), locust_env, logs / "locust-sweep.log") as loc:
-                    loc.wait(timeout=args.sweep_seconds + 120)
-                stage = analyse(json.loads(events_path.read_text())["records"], [], 0.0)
-                sweep[str(users)] = {
-                    "requests_per_s": stage["requests_per_s"],
-                    "p50_ms": stage["all_p50_ms"],
-                    "p95_ms": stage["all_p95_ms"],
-                    "p99_ms": stage["all_p99_ms"],
-                    "availability_p95_ms": stage["endpoints"].get("availability", {}).get("p95_ms"),
-                    "writes_p95_ms": stage["writes_steady_p95_ms"],
-                    "5xx": stage["5xx_total"],
+        print(f"loading {args.restaurants} generated restaurants + examples/ ...", flush=True)
+        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60)
+        docs = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "examples").glob("*.yaml"))]
+        docs += [generated_venue(i, rng) for i in range(args.restaurants)]
+        manifest = []
+        for doc in docs:
+            r = admin.post("/v1/restaurants", json=doc)
+            r.raise_for_status()
+            body = r.json()
+            manifest.append(
+                {
+                    "id": body["id"],
+                    "slug": body["slug"],
+                    "channel": body["api_keys"]["channel"],
+                    "staff": body["api_keys"]["staff"],
+                    "tables": [{"label": t["label"], "seats": t["seats"]} for t in doc["tables"]],
                 }
-            cmd = locust(args.users, args.duration)
-            print(f"Locust: {args.users} users, {args.duration} s, fault run {'on' if args.fault else 'off'} ...")
-            faults: list[Fault] = []
-            profile: dict[str, Any] = {}
-            t0 = time.time()
-            fault_thread = None
-            with started(cmd, locust_env, logs / "locust.log") as loc:
-                if args.fault:
-                    first = manifest[-1]
-                    fault_thread = threading.Thread(
-                        target=run_faults, args=(args, t0, serve.pid, (url, first["channel"], first["id"]), faults)
-                    )
-                    fault_thread.start()
-                profile_thread = None
-                if args.profile:
-                    profile_thread = threading.Thread(
-                        target=profile_workers,
-                        args=(serve.pid, t0, 0.05 * args.duration, args.profile, logs, profile),
-                    )
-                    profile_thread.start()
-                loc.wait(timeout=args.duration + 120)
-            if fault_thread:
-                fault_thread.join(timeout=120)
-            if profile_thread:
-                profile_thread.join(timeout=args.profile + 90)
-            sampler.stop.set()
-            sampler.sample()
-        finally:
-            pass
+            )
+        manifest_path = args.data_dir / "manifest.json"
+        manifest_path.write_text(json.dumps({"restaurants": manifest}))
+        events_path = args.data_dir / "events.json"
+        events_path.unlink(missing_ok=True)
+
+        roots = {"api": serve.pid}  # `seatwise serve` starts its `seatwise worker` as a child
+        sampler = MemorySampler(roots, settings.pgdata)
+        sampler.sample()
+        threading.Thread(target=sampler.run, daemon=True).start()
+
+        locust_env = {
+            **os.environ,
+            "LOADTEST_MANIFEST": str(manifest_path),
+            "LOADTEST_EVENTS": str(events_path),
+            "LOADTEST_MAX_REQUESTS": str(args.max_requests),
+            "LOADTEST_SEED": str(args.seed),
+        }
+
+        def locust(users: int, seconds: int) -> list[str]:
+            return [
+                sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                "-u", str(users), "-r", str(users), "--run-time", f"{seconds}s",
+                "--host", url, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
+                "--exit-code-on-error", "0",
+            ]  # fmt: skip
+
+        sweep: dict[str, Any] = {}
+        for users in args.sweep:
+            print(f"sweep: {users} users, {args.sweep_seconds} s ...", flush=True)
+            with started(locust(users, args.sweep_seconds), locust_env, logs / "locust-sweep.log") as loc:
+                loc.wait(timeout=args.sweep_seconds + 120)
+            stage = analyse(json.loads(events_path.read_text())["records"], [], 0.0)
+            sweep[str(users)] = {
+                "requests_per_s": stage["requests_per_s"],
+                "p50_ms": stage["all_p50_ms"],
+                "p95_ms": stage["all_p95_ms"],
+                "p99_ms": stage["all_p99_ms"],
+                "availability_p95_ms": stage["endpoints"].get("availability", {}).get("p95_ms"),
+                "writes_p95_ms": stage["writes_steady_p95_ms"],
+                "5xx": stage["5xx_total"],
+            }
+        cmd = locust(args.users, args.duration)
+        print(f"Locust: {args.users} users, {args.duration} s, fault run {'on' if args.fault else 'off'} ...")
+        faults: list[Fault] = []
+        profile: dict[str, Any] = {}
+        t0 = time.time()
+        fault_thread = None
+        with started(cmd, locust_env, logs / "locust.log") as loc:
+            if args.fault:
+                first = manifest[-1]
+                fault_thread = threading.Thread(
+                    target=run_faults, args=(args, t0, serve.pid, (url, first["channel"], first["id"]), faults)
+                )
+                fault_thread.start()
+            profile_thread = None
+            if args.profile:
+                profile_thread = threading.Thread(
+                    target=profile_workers,
+                    args=(serve.pid, t0, 0.05 * args.duration, args.profile, logs, profile),
+                )
+                profile_thread.start()
+            loc.wait(timeout=args.duration + 120)
+        if fault_thread:
+            fault_thread.join(timeout=120)
+        if profile_thread:
+            profile_thread.join(timeout=args.profile + 90)
+        sampler.stop.set()
+        sampler.sample()
 
         data = json.loads(events_path.read_text())
         stats = analyse(data["records"], faults, args.grace)
