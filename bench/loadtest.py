@@ -494,6 +494,27 @@ def analyse(records: list[list[Any]], faults: list[Fault], grace: float) -> dict
 # --- report ----------------------------------------------------------------------------
 
 
+def cpu_per_request(result: dict[str, Any]) -> list[str]:
+    """CPU milliseconds per request of each of our roles, and the ceiling they imply."""
+    n = result["stats"].get("requests") or 0
+    cpu = result["cpu_seconds"]
+    roles = ("api", "job worker", "postgres", "load generator (Locust)")
+    per = {r: 1000 * cpu.get(r, 0.0) / n for r in roles} if n else {}
+    if not per or not sum(per.values()):
+        return []
+    total = sum(per.values())
+    cores = result["machine"]["cpus"] or 1
+    return [
+        "CPU per request of the mix: "
+        + ", ".join(f"{r} {v:.2f} ms" for r, v in per.items())
+        + f"; {total:.2f} ms in all. With {cores} cores to themselves these processes could serve at most "
+        f"~{1000 * cores / total:,.0f} requests/s of this mix (CPU-bound); "
+        f"{1000 * cores / max(per['api'] + per['job worker'], 1e-9):,.0f}/s if PostgreSQL and the load "
+        "generator cost nothing.",
+        "",
+    ]
+
+
 def markdown(result: dict[str, Any]) -> str:
     s = result["stats"]
     t = result["targets"]
@@ -539,6 +560,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"The machine has {result['machine']['cpus']} cores; what the whole machine used beyond the rows above "
         "belongs to other sessions sharing it.",
         "",
+        *cpu_per_request(result),
         "## Per endpoint (ms; steady p95 leaves out the fault windows)",
         "",
         "| endpoint | requests | p50 | p95 | p99 | steady p95 | statuses |",
