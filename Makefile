@@ -32,9 +32,10 @@ db-stop: $(STAMP)  ## stop the embedded server (it outlives `make run`)
 docs: $(STAMP)  ## regenerate docs/errors.md from the ErrorCode enum
 	$(PY) -m seatwise.docs > docs/errors.md
 
-# Every bench/*.py program except the shared modules; then the report of all results.
-BENCH_LIBS := bench/_common.py bench/ledger_audit.py bench/locustfile.py bench/report.py
-BENCHES    ?= $(filter-out $(BENCH_LIBS),$(sort $(wildcard bench/*.py)))
+# Every bench/*.py program (availability, booking, jobs, loadtest, planner, ...) except the
+# shared modules (bench/_*.py and the three below); then the report of all results.
+BENCH_LIBS := bench/ledger_audit.py bench/locustfile.py bench/report.py
+BENCHES    ?= $(filter-out bench/_% $(BENCH_LIBS),$(sort $(wildcard bench/*.py)))
 
 bench: $(STAMP)  ## every benchmark (bench/results/*.json), then bench/results/REPORT.md + charts
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $(PY) $$b; done
