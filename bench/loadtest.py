@@ -651,7 +651,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--restaurants", type=int, default=100, help="generated restaurants besides examples/")
     p.add_argument("--fault", action=argparse.BooleanOptionalAction, default=True, help="restart PG, kill a worker")
     p.add_argument("--grace", type=float, default=1.0, help="seconds after recovery still counted in a window")
-    p.add_argument("--profile", type=int, default=0, help="py-spy the API workers for N seconds (from 5%% in)")
+    p.add_argument(
+        "--profile",
+        type=int,
+        default=-1,
+        help="py-spy the API workers for N seconds from 5%% in (default: 15 when --duration >= 40, else off)",
+    )
     p.add_argument(
         "--sweep",
         type=lambda v: [int(x) for x in v.split(",") if x],
@@ -670,6 +675,8 @@ def parse() -> argparse.Namespace:
 
 def main() -> int:
     args = parse()
+    if args.profile < 0:
+        args.profile = 15 if args.duration >= 40 else 0
     args.data_dir = args.data_dir.resolve()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     env = server_env(args)
