@@ -250,6 +250,13 @@ class MemorySampler:
             self.peak_total_pss[role] = round(max(self.peak_total_pss.get(role, 0.0), v), 1)
             self.peak_total_rss[role] = round(max(self.peak_total_rss.get(role, 0.0), rss_totals[role]), 1)
 
+    def restart_cpu(self) -> None:
+        """Count CPU from now on (after the sweep, before the main run)."""
+        self.machine_first = None
+        self.cpu_first.clear()
+        self.cpu_last.clear()
+        self.sample()
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds used by each role over the run, and by the whole machine."""
         out: dict[str, float] = defaultdict(float)
@@ -257,8 +264,9 @@ class MemorySampler:
             out[role] += last - self.cpu_first.get(pid, 0.0)
         a, b = self.machine_first, self.machine_last
         if a is not None and b is not None:
-            busy = (sum(b) - b.idle - getattr(b, "iowait", 0.0)) - (sum(a) - a.idle - getattr(a, "iowait", 0.0))
-            out["whole machine (all sessions)"] = busy
+            busy = ("user", "nice", "system", "irq", "softirq")  # guest time is inside user already
+            out["whole machine (all sessions)"] = sum(getattr(b, f, 0.0) - getattr(a, f, 0.0) for f in busy)
+            out["stolen by the hypervisor"] = getattr(b, "steal", 0.0) - getattr(a, "steal", 0.0)
         return {k: round(v, 2) for k, v in out.items()}
 
     def run(self) -> None:
@@ -763,6 +771,7 @@ def main() -> int:
                 "5xx": stage["5xx_total"],
             }
         cmd = locust(args.users, args.duration)
+        sampler.restart_cpu()
         print(f"Locust: {args.users} users, {args.duration} s, fault run {'on' if args.fault else 'off'} ...")
         faults: list[Fault] = []
         profile: dict[str, Any] = {}
