@@ -566,7 +566,8 @@ def markdown(result: dict[str, Any]) -> str:
         *(f"| {k} | {v} | {result['cpu_cores_busy'][k]} |" for k, v in result["cpu_seconds"].items()),
         "",
         f"The machine has {result['machine']['cpus']} cores; what the whole machine used beyond the rows above "
-        "belongs to other sessions sharing it.",
+        "belongs to other sessions sharing it. (Cores busy divides by the requests' wall time; the CPU counters "
+        "span a few seconds more, the shutdown of the run, so the machine's line can read above the core count.)",
         "",
         *cpu_per_request(result),
         "## Per endpoint (ms; steady p95 leaves out the fault windows)",
