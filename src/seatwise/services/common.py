@@ -15,6 +15,7 @@ from typing import Any
 from seatwise import telemetry
 from seatwise.core.assignment import Check, check_assignment
 from seatwise.core.availability import check_party, nearest_available
+from seatwise.core.claims import with_claims
 from seatwise.core.errors import (
     AdjacencyMismatch,
     CapacityExceeded,
@@ -148,7 +149,7 @@ def capacity_exceeded(
     conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str
 ) -> CapacityExceeded:
     """ "No room" with the nearest available times of that service date."""
-    day = ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now)
+    day, _ = with_claims(venue, ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now), now)
     return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, party, now))
 
 
@@ -174,7 +175,8 @@ def reserve(
     # so the ledger is read after the slot's lock is held.
     locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
     reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
-    usage, day = ledger.usage_of(locked), ledger.ledger_of(reads)
+    # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
+    usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
     if not pacing_allows(window.service.pacing, usage, party):
         raise capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
     if labels:
@@ -190,7 +192,7 @@ def reserve(
         if plan is None:
             raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
         table_ids = plan.table_ids
-    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now)
+    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
     limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
     if limit:
