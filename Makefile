@@ -32,14 +32,17 @@ db-stop: $(STAMP)  ## stop the embedded server (it outlives `make run`)
 docs: $(STAMP)  ## regenerate docs/errors.md from the ErrorCode enum
 	$(PY) -m seatwise.docs > docs/errors.md
 
-bench: $(STAMP)  ## benchmarks: print tables, write bench/results/*.json
-	$(PY) bench/availability.py
-	$(PY) bench/booking.py
-	$(PY) bench/jobs.py
-	$(PY) bench/planner.py
-	$(PY) bench/importing.py
+# Every bench/*.py program (availability, booking, importing, jobs, loadtest, planner, ...) except the
+# shared modules (bench/_*.py and the three below); then the report of all results.
+BENCH_LIBS := bench/ledger_audit.py bench/locustfile.py bench/report.py
+BENCHES    ?= $(filter-out bench/_% $(BENCH_LIBS),$(sort $(wildcard bench/*.py)))
 
-loadtest: bench
+bench: $(STAMP)  ## every benchmark (bench/results/*.json), then bench/results/REPORT.md + charts
+	@set -e; for b in $(BENCHES); do echo "== $$b"; $(PY) $$b; done
+	$(PY) bench/report.py
+
+loadtest: $(STAMP)  ## 60 s night under load with a fault run: bench/results/loadtest.{json,md}
+	$(PY) bench/loadtest.py
 
 $(STAMP): pyproject.toml
 	test -d .venv || python3 -m venv .venv
