@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from seatwise.core.errors import SlugTaken
 from seatwise.services import snapshot
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
+from seatwise.store.probe import AsyncReads
 
 
 @dataclass
@@ -22,6 +23,11 @@ class Runtime:
     server: server.Server
     db: Database
     admin_key: str
+    # The event loop's pool for read probes (opened on first use, inside the loop).
+    reads: AsyncReads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = AsyncReads(self.db.url)
 
     def close(self) -> None:
         self.db.close()

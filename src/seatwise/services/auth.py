@@ -14,6 +14,7 @@ from enum import StrEnum
 from seatwise.core.errors import Forbidden, NotFound, Unauthenticated
 from seatwise.store import keys
 from seatwise.store.db import Database
+from seatwise.store.probe import AsyncReads, Probe
 
 
 class Permission(StrEnum):
@@ -64,24 +65,45 @@ class Principal:
 SYSTEM = Principal("admin", None, None)
 
 
-def authenticate(db: Database, admin_key: str, authorization: str | None) -> Principal:
+def _token(admin_key: str, authorization: str | None) -> tuple[str, str | None]:
+    """The bearer token and the restaurant it names (None: the platform admin key)."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("send 'Authorization: Bearer <api key>'")
     token = authorization.removeprefix("Bearer ").strip()
     if hmac.compare_digest(token.encode(), admin_key.encode()):
-        return Principal("admin", None, None)
+        return token, None
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "sw":
         raise Unauthenticated("unknown API key")
     try:
-        rid = str(uuid.UUID(hex=parts[1]))
+        return token, str(uuid.UUID(hex=parts[1]))
     except ValueError:
         raise Unauthenticated("unknown API key") from None
+
+
+def authenticate(db: Database, admin_key: str, authorization: str | None) -> Principal:
+    token, rid = _token(admin_key, authorization)
+    if rid is None:
+        return Principal("admin", None, None)
     with db.autocommit() as conn:  # one statement, one round trip, on every request
         row = keys.find_key(conn, rid, token)
     if row is None or row["revoked_at"] is not None:
         raise Unauthenticated("unknown or revoked API key")
     return Principal(row["role"], rid, row["id"])
+
+
+async def authenticate_read(reads: AsyncReads, admin_key: str, authorization: str | None, rid: str) -> tuple[Principal, Probe]:
+    """Authenticate for a read of restaurant `rid` and read its versions, in one
+    statement on the event loop (`store.probe`): a revoked key is refused at once,
+    and a read answered from the cache needs no other round trip. A key of another
+    restaurant probes its own restaurant (and `authorize` then answers NOT_FOUND)."""
+    token, key_rid = _token(admin_key, authorization)
+    if key_rid is None:
+        return Principal("admin", None, None), await reads.probe(rid, None)
+    found = await reads.probe(key_rid, token)
+    if not found.key_found or found.revoked_at is not None or found.role is None:
+        raise Unauthenticated("unknown or revoked API key")
+    return Principal(found.role, key_rid, found.key_id), found
 
 
 def authorize(principal: Principal, rid: str, permission: Permission) -> None:
