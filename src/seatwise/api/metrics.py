@@ -7,13 +7,14 @@ own registry; scrape each worker, or run one worker per port.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from seatwise.telemetry import REGISTRY
+from seatwise.telemetry import REGISTRY, WORKER
 
 REQUESTS = Counter(
     "seatwise_http_requests_total",
@@ -58,4 +59,5 @@ class MetricsMiddleware:
 
 
 def render() -> tuple[bytes, str]:
+    WORKER.info({"pid": str(os.getpid())})  # which worker answered this scrape
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

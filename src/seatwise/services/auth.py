@@ -92,7 +92,9 @@ def authenticate(db: Database, admin_key: str, authorization: str | None) -> Pri
     return Principal(row["role"], rid, row["id"])
 
 
-async def authenticate_read(reads: AsyncReads, admin_key: str, authorization: str | None, rid: str) -> tuple[Principal, Probe]:
+async def authenticate_read(
+    reads: AsyncReads, admin_key: str, authorization: str | None, rid: str
+) -> tuple[Principal, Probe]:
     """Authenticate for a read of restaurant `rid` and read its versions, in one
     statement on the event loop (`store.probe`): a revoked key is refused at once,
     and a read answered from the cache needs no other round trip. A key of another

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 import anyio.to_thread
 
+from seatwise import telemetry
 from seatwise.core.availability import SlotAvailability, availability_at, day_availability
 from seatwise.core.model import DayLedger, Venue, natural_key
 from seatwise.core.timerules import day_slots, day_span, parse_local_date, venue_zone
@@ -113,7 +114,9 @@ async def read_availability(
     if probe.venue_version is not None:
         cached = answers.get(key, probe, utcnow())
         if cached is not None:
+            telemetry.AVAILABILITY_ANSWERS.labels("cache").inc()
             return cached
+    telemetry.AVAILABILITY_ANSWERS.labels("computed").inc()
     return await anyio.to_thread.run_sync(lambda: availability(db, rid, day_text, party, time_label, probe))
 
 
@@ -131,13 +134,13 @@ def availability(
     result = _answer(venue, day_ledger, day, party, time_label, now)
     if probe is not None and probe.venue_version == venue.version:
         until = _valid_until(day_ledger, [s.start for s in day_slots(venue, day)], now)
-        answers.put(
-            (rid, day_text, party, time_label), _Answer(venue.version, probe.ledger_version, until, result)
-        )
+        answers.put((rid, day_text, party, time_label), _Answer(venue.version, probe.ledger_version, until, result))
     return result
 
 
-def _answer(venue: Venue, day_ledger: DayLedger, day: date, party: int, time_label: str | None, now: datetime) -> Availability:
+def _answer(
+    venue: Venue, day_ledger: DayLedger, day: date, party: int, time_label: str | None, now: datetime
+) -> Availability:
     zone = venue_zone(venue)
 
     def slots(found: tuple[SlotAvailability, ...]) -> tuple[Slot, ...]:
