@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
 import psycopg
 import pytest
@@ -47,8 +48,9 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
     # Connection.execute goes through Cursor.execute: count at the cursor only.
     for name in ("execute", "executemany"):
         monkeypatch.setattr(psycopg.Cursor, name, counter.wrap(getattr(psycopg.Cursor, name)))
-        # The read probe runs on the event loop (store.probe).
-        monkeypatch.setattr(psycopg.AsyncCursor, name, counter.wrap_async(getattr(psycopg.AsyncCursor, name)))
+    # The read probe runs on the event loop, over asyncpg (store.probe).
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        monkeypatch.setattr(asyncpg.Connection, name, counter.wrap_async(getattr(asyncpg.Connection, name)))
     return counter
 
 
