@@ -35,6 +35,8 @@ docs: $(STAMP)  ## regenerate docs/errors.md from the ErrorCode enum
 bench: $(STAMP)  ## benchmarks: print tables, write bench/results/*.json
 	$(PY) bench/availability.py
 	$(PY) bench/booking.py
+	$(PY) bench/jobs.py
+	$(PY) bench/planner.py
 	$(PY) bench/concurrent_availability.py
 
 loadtest: bench

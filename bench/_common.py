@@ -154,7 +154,7 @@ def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[A
         "SEATWISE_HOST": "127.0.0.1",
         "SEATWISE_PORT": str(port),
     }
-    cmd = [sys.executable, "-m", "seatwise.cli", "serve", "--workers", str(workers)]
+    cmd = [sys.executable, "-m", "seatwise.cli", "serve", "--workers", str(workers), "--no-worker"]
     # Access log lines to /dev/null: the server still formats every line, the bench's
     # output stays readable.
     proc = subprocess.Popen(  # noqa: S603 - our own module

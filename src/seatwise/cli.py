@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -15,13 +17,15 @@ from seatwise.core.errors import SeatwiseError
 from seatwise.services.results import to_json
 
 if TYPE_CHECKING:
-    from seatwise.runtime import Demo
+    from seatwise.runtime import Demo, Runtime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 venue_app = typer.Typer(no_args_is_help=True, help="Import and export venue documents.")
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
 app.add_typer(venue_app, name="venue")
 app.add_typer(db_app, name="db")
+jobs_app = typer.Typer(no_args_is_help=True, help="Run one pass of a background job (DESIGN §10).")
+app.add_typer(jobs_app, name="jobs")
 
 
 def _fail(exc: SeatwiseError) -> NoReturn:
@@ -126,6 +130,7 @@ def _keys_block(url: str, admin_key: str, admin_key_from: str, demo: Demo | None
 def serve(
     demo: Annotated[bool, typer.Option(help="load the demo venue (examples/demo-bistro.yaml) once")] = False,
     workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
+    worker: Annotated[bool, typer.Option(help="start one `seatwise worker` process beside the API")] = True,
 ) -> None:
     """Start the database, migrate, (load the demo,) and serve the API and dashboard."""
     import uvicorn
@@ -141,24 +146,129 @@ def serve(
     sys.stdout.flush()
     try:
         shown = runtime.load_demo(rt) if demo else None
+        rt.secret_box  # noqa: B018 - creates the webhook key once, before the worker and the API read it
     except SeatwiseError as exc:
         _fail(exc)
     finally:
         rt.close()
     from_env = "SEATWISE_ADMIN_KEY (environment)" if settings.admin_key else str(runtime.admin_key_path(settings))
     typer.echo(_keys_block(f"http://{settings.host}:{settings.port}", rt.admin_key, from_env, shown))
+    child = None
+    if worker:
+        from seatwise.jobs.worker import spawn
+
+        child = spawn(settings)
+        typer.echo(f"worker pid {child.pid}")
     sys.stdout.flush()
-    uvicorn.run(
-        "seatwise.api.main:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        http=NoDelayHttpToolsProtocol,
-        loop="uvloop",
-        log_config=uvicorn_log_config(settings.log_level),
-        access_log=False,  # seatwise.access writes one JSON line per request instead
-    )
+    # uvicorn shuts down on SIGTERM, then re-raises it under the previous handler: this
+    # one, so the `finally` below stops the worker and the exit is clean.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(
+            "seatwise.api.main:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            http=NoDelayHttpToolsProtocol,
+            loop="uvloop",
+            log_config=uvicorn_log_config(settings.log_level),
+            access_log=False,  # seatwise.access writes one JSON line per request instead
+        )
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+@app.command("worker")
+def worker_command(
+    metrics_port: Annotated[int | None, typer.Option(min=1, max=65535, help="serve /metrics on this port")] = None,
+) -> None:
+    """Run every background job until stopped: hold sweeper, archival, retention, outbox relay."""
+    from dataclasses import replace
+
+    from seatwise import runtime
+    from seatwise.jobs import worker
+    from seatwise.logs import configure
+
+    settings = _settings()
+    configure(settings.log_level)  # JSON lines, procrastinate's included
+    if metrics_port is not None:
+        settings = replace(settings, worker_metrics_port=metrics_port)
+    rt = runtime.start(settings, pool_size=4)
+    typer.echo(f"worker {os.getpid()} running", err=True)
+    try:
+        worker.run(rt)
+    finally:
+        rt.close()
+
+
+def _job_runtime() -> Runtime:
+    from seatwise import runtime
+
+    return runtime.start(_settings(), pool_size=4)
+
+
+@jobs_app.command("sweep-holds")
+def jobs_sweep_holds() -> None:
+    """Announce expired holds (hold.expired) and delete those past the grace period."""
+    from seatwise.jobs import passes
+
+    rt = _job_runtime()
+    try:
+        typer.echo(json.dumps(to_json(passes.sweep_holds(rt))))
+    finally:
+        rt.close()
+
+
+@jobs_app.command("archive-allocations")
+def jobs_archive_allocations(
+    retention_days: Annotated[int, typer.Option(min=0, max=36500)] = 30,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000)] = 500,
+) -> None:
+    """Move allocations that ended more than --retention-days ago to the archive, in batches."""
+    from seatwise.jobs import passes
+
+    def progress(moved: int) -> None:
+        typer.echo(f"batch: {moved} archived")
+        sys.stdout.flush()  # a supervisor (or a test) sees each committed batch
+
+    rt = _job_runtime()
+    try:
+        done = passes.archive_allocations(rt, retention_days=retention_days, batch_size=batch_size, on_batch=progress)
+        typer.echo(json.dumps(to_json(done)))
+    finally:
+        rt.close()
+
+
+@jobs_app.command("prune-records")
+def jobs_prune_records() -> None:
+    """Delete confirmation results, idempotency records and relayed events past retention."""
+    from seatwise.jobs import passes
+
+    rt = _job_runtime()
+    try:
+        typer.echo(json.dumps(to_json(passes.prune_records(rt))))
+    finally:
+        rt.close()
+
+
+@jobs_app.command("relay-outbox")
+def jobs_relay_outbox(
+    once: Annotated[bool, typer.Option("--once", help="relay until nothing is due, then exit")] = False,
+) -> None:
+    """Deliver outbox events to webhooks (continuously, or --once)."""
+    from seatwise.jobs import passes, worker
+
+    rt = _job_runtime()
+    try:
+        if once:
+            typer.echo(json.dumps(to_json(passes.relay_until_idle(rt))))
+        else:
+            worker.relay_until_signalled(rt)
+    finally:
+        rt.close()
 
 
 if __name__ == "__main__":

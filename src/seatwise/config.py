@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+# About 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h: the waits before attempts 2..8.
+WEBHOOK_BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 10800.0)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -24,6 +27,15 @@ class Settings:
     database_name: str
     pool_size: int = 20  # connections per API process
     venue_cache_size: int = 1000  # venue snapshots kept per process (LRU over restaurants)
+    # Background jobs and webhooks (DESIGN §10).
+    jobs_database_url: str | None = None  # the workers' login; derived (seatwise_jobs) when None
+    webhook_key: str | None = None  # Fernet key sealing webhook secrets; generated into data_dir when None
+    webhook_allow_private: bool = False  # also http and loopback/private addresses (dev, tests)
+    webhook_backoff: tuple[float, ...] = WEBHOOK_BACKOFF  # seconds before attempts 2, 3, ...
+    webhook_timeout_seconds: float = 5.0
+    sweep_interval_seconds: int = 60
+    relay_poll_seconds: float = 0.5
+    worker_metrics_port: int | None = None  # the worker's own /metrics; off when None
     session_secret: str | None = None  # signs dashboard cookies; generated into data_dir when None
     log_level: str = "INFO"  # INFO logs one JSON line per request; WARNING only problems
 
@@ -43,6 +55,14 @@ ENV_VARS: Mapping[str, str] = {
     "database_name": "SEATWISE_DATABASE",
     "pool_size": "SEATWISE_POOL_SIZE",
     "venue_cache_size": "SEATWISE_VENUE_CACHE_SIZE",
+    "jobs_database_url": "SEATWISE_JOBS_DATABASE_URL",
+    "webhook_key": "SEATWISE_WEBHOOK_KEY",
+    "webhook_allow_private": "SEATWISE_WEBHOOK_ALLOW_PRIVATE",
+    "webhook_backoff": "SEATWISE_WEBHOOK_BACKOFF",
+    "webhook_timeout_seconds": "SEATWISE_WEBHOOK_TIMEOUT_SECONDS",
+    "sweep_interval_seconds": "SEATWISE_SWEEP_INTERVAL_SECONDS",
+    "relay_poll_seconds": "SEATWISE_RELAY_POLL_SECONDS",
+    "worker_metrics_port": "SEATWISE_WORKER_METRICS_PORT",
     "session_secret": "SEATWISE_SESSION_SECRET",
     "log_level": "SEATWISE_LOG_LEVEL",
 }
@@ -67,6 +87,44 @@ def _integer(env: Mapping[str, str], field: str, default: int, low: int, high: i
     return value
 
 
+def _seconds(env: Mapping[str, str], field: str, default: float, low: float, high: float) -> float:
+    name = ENV_VARS[field]
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidSetting(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not low <= value <= high:
+        raise InvalidSetting(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _flag(env: Mapping[str, str], field: str) -> bool:
+    name = ENV_VARS[field]
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise InvalidSetting(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _backoff(env: Mapping[str, str]) -> tuple[float, ...]:
+    name = ENV_VARS["webhook_backoff"]
+    raw = env.get(name, "").strip()
+    if not raw:
+        return WEBHOOK_BACKOFF
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise InvalidSetting(f"{name} must be comma-separated seconds, got {raw!r}") from None
+    if any(not 0 <= d <= 86400 for d in delays):
+        raise InvalidSetting(f"{name}: each delay between 0 and 86400 seconds, got {raw!r}")
+    return delays
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings from `environ` (the process environment by default).
 
@@ -88,6 +146,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_name=text("database_name") or "seatwise",
         pool_size=_integer(env, "pool_size", 20, 1, 1000),
         venue_cache_size=_integer(env, "venue_cache_size", 1000, 1, 1_000_000),
+        jobs_database_url=text("jobs_database_url"),
+        webhook_key=text("webhook_key"),
+        webhook_allow_private=_flag(env, "webhook_allow_private"),
+        webhook_backoff=_backoff(env),
+        webhook_timeout_seconds=_seconds(env, "webhook_timeout_seconds", 5.0, 0.1, 60.0),
+        sweep_interval_seconds=_integer(env, "sweep_interval_seconds", 60, 1, 86400),
+        relay_poll_seconds=_seconds(env, "relay_poll_seconds", 0.5, 0.01, 60.0),
+        worker_metrics_port=_integer(env, "worker_metrics_port", 0, 0, 65535) or None,
         session_secret=text("session_secret"),
         log_level=_log_level(text("log_level")),
     )

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import time
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
 from seatwise.config import Settings
 from seatwise.core.errors import SlugTaken
 from seatwise.services import snapshot
+from seatwise.services.sealing import SecretBox
+from seatwise.services.webhooks import RelayConfig
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
 from seatwise.store.probe import AsyncReads
@@ -31,6 +36,28 @@ class Runtime:
 
     def close(self) -> None:
         self.db.close()
+        if "jobs_db" in self.__dict__:
+            self.jobs_db.close()
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """Seals webhook secrets with SEATWISE_WEBHOOK_KEY (or the data folder's key)."""
+        return SecretBox(webhook_key(self.settings))
+
+    @property
+    def relay_config(self) -> RelayConfig:
+        s = self.settings
+        return RelayConfig(s.webhook_allow_private, s.webhook_backoff, s.webhook_timeout_seconds)
+
+    @cached_property
+    def jobs_db(self) -> Database:
+        """A pool of the workers' role: procrastinate's tables and the cross-tenant job
+        functions (opened on first use: the API never needs it)."""
+        return Database(self.jobs_url, min_size=1, max_size=4)
+
+    @property
+    def jobs_url(self) -> str:
+        return self.server.jobs_url(self.settings.database_name)
 
 
 def admin_key_path(settings: Settings) -> Path:
@@ -48,6 +75,27 @@ def admin_key(settings: Settings) -> str:
     key = "sw_admin_" + secrets.token_urlsafe(32)
     path.write_text(key + "\n")
     path.chmod(0o600)
+    return key
+
+
+def webhook_key(settings: Settings) -> str:
+    """SEATWISE_WEBHOOK_KEY, else one generated once and kept in the data folder (like
+    the admin key): a database dump alone never holds the key to the secrets in it."""
+    if settings.webhook_key:
+        return settings.webhook_key
+    path = settings.data_dir / "webhook-key"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:  # exclusive create: processes starting together (API, worker) agree on one key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the creator writes right after creating
+            if key := path.read_text().strip():
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty") from None
+    key = SecretBox.new_key()
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
     return key
 
 

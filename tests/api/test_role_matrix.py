@@ -48,6 +48,10 @@ delete block                |  204  |  204  |   403   |  404  | 401  |   401
 create api key              |  201  |  201  |   403   |  404  | 401  |   401
 list api keys               |  200  |  200  |   403   |  404  | 401  |   401
 revoke api key              |  204  |  204  |   403   |  404  | 401  |   401
+create webhook              |  201  |  201  |   403   |  404  | 401  |   401
+list webhooks               |  200  |  200  |   403   |  404  | 401  |   401
+delete webhook              |  204  |  204  |   403   |  404  | 401  |   401
+webhook deliveries          |  200  |  200  |   403   |  404  | 401  |   401
 """
 
 CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
@@ -135,7 +139,18 @@ CALLS: dict[str, Call] = {
     "create api key": lambda w, c: c.post(f"{w.base}/api-keys", json={"role": "channel"}),
     "list api keys": lambda w, c: c.get(f"{w.base}/api-keys"),
     "revoke api key": lambda w, c: c.delete(f"{w.base}/api-keys/{_key(w)}"),
+    "create webhook": lambda w, c: c.post(f"{w.base}/webhooks", json=HOOK),
+    "list webhooks": lambda w, c: c.get(f"{w.base}/webhooks"),
+    "delete webhook": lambda w, c: c.delete(f"{w.base}/webhooks/{_webhook(w)}"),
+    "webhook deliveries": lambda w, c: c.get(f"{w.base}/webhooks/{_webhook(w)}/deliveries"),
 }
+HOOK = {"url": "https://hooks.example.com/seatwise", "events": ["*"]}
+
+
+def _webhook(w: World) -> str:
+    made = w.staff.post(f"{w.base}/webhooks", json=HOOK)
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
 
 
 def _block(w: World) -> str:

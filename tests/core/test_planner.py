@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seatwise.core.assignment import CHECKS
-from seatwise.core.errors import ValidationFailed
+from seatwise.core.combinations import any_combination, best_combination, iter_combinations
+from seatwise.core.errors import InvalidVenue, ValidationFailed
 from seatwise.core.model import (
     AdjacencyMode,
     Busy,
@@ -25,14 +27,18 @@ from seatwise.core.model import (
 )
 from seatwise.core.occupancy import busy_mask
 from seatwise.core.planner import (
+    PLANNING_WORK_LIMIT,
     Plan,
     best_plan,
     check_assignment,
     plan_exists_on,
     plan_tables,
+    planning_problem,
+    planning_work,
     rank_key,
 )
-from seatwise.core.venue_index import venue_index
+from seatwise.core.venue_doc import load_document_text, parse_venue_document
+from seatwise.core.venue_index import bits_of, venue_index
 
 T0 = datetime(2026, 6, 5, 18, 0, tzinfo=UTC)
 NOW = T0 - timedelta(hours=2)
@@ -476,3 +482,198 @@ def test_planner_matches_brute_force_oracle(case: tuple[Venue, int, DayLedger, i
         assert list(plan.labels) == [v.table_by_id[i].label for i in plan.table_ids]
     # Input order does not matter.
     assert plan_tables(shuffled(v, seed), party, start, end, ledger, NOW) == result
+
+
+# --- dense zones: many identical and adjacent tables ----------------------------------
+
+
+def oracle_best(v: Venue, party: int, ledger: DayLedger, start: datetime, end: datetime) -> frozenset[int] | None:
+    found = oracle(v, party, ledger, start, end)
+    return min(found, key=lambda ids: rank_key(v, party, sorted(ids)), default=None)
+
+
+@st.composite
+def dense_scenarios(draw: st.DrawFn) -> tuple[Venue, int, DayLedger]:
+    """Zones of up to 12 tables, mostly adjacent, with few seat sizes (many twins)."""
+    n = draw(st.integers(2, 12))
+    sizes = draw(st.lists(st.integers(1, 6), min_size=1, max_size=3, unique=True))
+    two_zones = draw(st.integers(0, 3)) == 0
+    numbers = draw(st.permutations(range(1, n + 1)))  # labels unrelated to ids and order
+    tables = [
+        Table(
+            id=i * 3 + 1,
+            label=f"T{numbers[i]}",
+            zone="b" if two_zones and draw(st.booleans()) else "a",
+            seats=draw(st.sampled_from(sizes)),
+            min_party=1,
+            max_party=0,
+            movable=draw(st.integers(0, 9)) > 0,
+            active=draw(st.integers(0, 9)) > 0,
+        )
+        for i in range(n)
+    ]
+    pairs = [(a, b) for a, b in combinations(tables, 2) if a.zone == b.zone]
+    shape = draw(st.sampled_from(["all", "all-but-a-few", "multipartite", "random"]))
+    if shape == "all":
+        chosen = pairs
+    elif shape == "all-but-a-few":
+        dropped = set(draw(st.lists(st.sampled_from(pairs), max_size=3))) if pairs else set()
+        chosen = [p for p in pairs if p not in dropped]
+    elif shape == "multipartite":  # parts of tables never adjacent to each other
+        parts = {t.id: draw(st.integers(0, 3)) for t in tables}
+        chosen = [(a, b) for a, b in pairs if parts[a.id] != parts[b.id]]
+    else:
+        chosen = [p for p in pairs if draw(st.integers(0, 4)) > 0]
+    rows: dict[int, tuple[Busy, ...]] = {}
+    for t in tables:
+        if draw(st.integers(0, 3)) == 0:  # busy over the whole block
+            rows[t.id] = (Busy(at(-30), at(120), "booking", f"b{t.id}"),)
+    policy = Policy(
+        services=(),
+        adjacency_mode=draw(st.sampled_from(list(AdjacencyMode))),
+        max_tables_per_combination=draw(st.integers(2, 5)),
+        max_overage=draw(st.integers(0, 4)),
+    )
+    v = Venue(
+        name="D",
+        slug="d",
+        timezone="UTC",
+        policy=policy,
+        zones=(Zone("a", "A"), Zone("b", "B")),
+        tables=tuple(tables),
+        adjacency=frozenset(frozenset((a.id, b.id)) for a, b in chosen),
+    )
+    party = draw(st.integers(1, sum(t.seats for t in tables) + 2))
+    return v, party, DayLedger(busy=rows)
+
+
+@settings(max_examples=400, deadline=None)
+@given(dense_scenarios(), st.integers(0, 10**6))
+def test_best_plan_on_dense_zones_matches_brute_force(case: tuple[Venue, int, DayLedger], seed: int) -> None:
+    v, party, ledger = case
+    start, end = at(0), at(90)
+    expected = oracle_best(v, party, ledger, start, end)
+    best = best_plan(v, party, start, end, ledger, NOW)
+    assert (None if best is None else frozenset(best.table_ids)) == expected
+    if best is not None:
+        check_invariants(v, ledger, start, end, best)
+        assert best.seats - party == rank_key(v, party, best.table_ids)[0]
+    busy = busy_mask(venue_index(v), ledger, NOW, start, end)
+    assert plan_exists_on(v, party, busy) == (expected is not None)
+    # Fewer tables allowed: the same search with a smaller k.
+    for k in range(1, v.policy.max_tables_per_combination):
+        smaller = replace(v, policy=replace(v.policy, max_tables_per_combination=k))
+        limited = best_plan(v, party, start, end, ledger, NOW, max_tables=k)
+        assert (None if limited is None else frozenset(limited.table_ids)) == oracle_best(
+            smaller, party, ledger, start, end
+        )
+    # Input order does not matter.
+    assert best_plan(shuffled(v, seed), party, start, end, ledger, NOW) == best
+    # Each search visits no more nodes than the venue's planning_work bound.
+    index = venue_index(v)
+    free = index.active & ~busy
+    policy = v.policy
+    work = planning_work(v, limit=10**6)
+    for zc in index.classes:
+        args = (zc, free, policy.adjacency_mode, policy.max_tables_per_combination, party, policy.max_overage)
+        exists, search = Ticks(), Ticks()
+        any_combination(*args, tick=exists)
+        best_combination(*args, None, tick=search)
+        bound = work[zc.zone]
+        assert bound is not None
+        assert exists.n <= bound
+        assert search.n <= bound
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self) -> None:
+        self.n += 1
+
+
+def reference_best(v: Venue, party: int, busy: int) -> tuple[str, ...] | None:
+    """The planner before issue 15: every feasible table set, then the minimum rank."""
+    index = venue_index(v)
+    free = index.active & ~busy
+    policy = v.policy
+    masks = [1 << i for i in bits_of(index.singles(party, policy.max_overage) & free)]
+    for zone_mask in index.combinable.values():
+        masks.extend(
+            iter_combinations(
+                policy.adjacency_mode,
+                zone_mask & free,
+                index.nbr,
+                index.seats,
+                party,
+                policy.max_overage,
+                policy.max_tables_per_combination,
+            )
+        )
+    best = min(masks, key=lambda m: rank_key(v, party, index.ids(m)), default=None)
+    return None if best is None else index.labels(best)
+
+
+def forty_tables(mode: AdjacencyMode, seats: Iterable[int], missing: int = 0, max_overage: int = 2) -> Venue:
+    """40 tables in one zone, all adjacent but for every `missing`-th pair (0: none)."""
+    tables = [tbl(i, f"T{i}", s) for i, s in enumerate(seats, start=1)]
+    edges = [(a.label, b.label) for n, (a, b) in enumerate(combinations(tables, 2)) if not missing or n % missing]
+    return make_venue(tables, edges, mode=mode, k=5, max_overage=max_overage)
+
+
+@pytest.mark.parametrize("mode", list(AdjacencyMode))
+def test_forty_adjacent_tables_match_the_reference(mode: AdjacencyMode) -> None:
+    two_tops = forty_tables(mode, [2] * 40)
+    for party in (2, 3, 9, 10):
+        best = best_plan(two_tops, party, at(0), at(90), DayLedger(), NOW)
+        expected = ("T1",) if party == 2 else tuple(f"T{i}" for i in range(1, (party + 1) // 2 + 1))
+        assert best is not None
+        assert best.labels == expected
+    # Mixed sizes, some tables busy, some edges missing: compared with the reference.
+    mixed = forty_tables(mode, [2, 2, 4, 3, 6, 4, 2, 5] * 5, missing=7, max_overage=1)
+    ledger = DayLedger(busy={i: (Busy(at(0), at(90), "booking", f"b{i}"),) for i in (1, 3, 5, 8, 13, 21, 34)})
+    busy = busy_mask(venue_index(mixed), ledger, NOW, at(0), at(90))
+    for party in (3, 7, 11, 13):
+        best = best_plan(mixed, party, at(0), at(90), ledger, NOW)
+        assert (None if best is None else best.labels) == reference_best(mixed, party, busy)
+        assert plan_exists_on(mixed, party, busy) == (best is not None)
+
+
+def venue_document(n: int, seats: Callable[[int], int], adjacent: Callable[[int, int], bool]) -> dict[str, object]:
+    service = {
+        "name": "dinner",
+        "days": ["fri"],
+        "start": "18:00",
+        "end": "23:00",
+        "turns": [{"max_party": 20, "minutes": 90}],
+    }
+    return {
+        "name": "Dense",
+        "slug": "dense",
+        "timezone": "UTC",
+        "policy": {"max_tables_per_combination": 5, "services": [service]},
+        "zones": [{"key": "main"}],
+        "tables": [{"label": f"T{i}", "zone": "main", "seats": seats(i)} for i in range(1, n + 1)],
+        "adjacency": [[f"T{a}", f"T{b}"] for a, b in combinations(range(1, n + 1), 2) if adjacent(a, b)],
+    }
+
+
+def test_venues_beyond_the_planning_bound_are_refused() -> None:
+    # The issue's zone: 40 identical two-tops, all adjacent, k = 5 — one class, cheap.
+    dense = parse_venue_document(venue_document(40, lambda _: 2, lambda _a, _b: True))
+    assert sum(n or 0 for n in planning_work(dense).values()) <= 5
+    assert planning_problem(dense) is None
+    # All but every 31st pair adjacent, three sizes: no twins left, 10^5+ combinations.
+    doc = venue_document(40, lambda i: 2 + 2 * (i % 3), lambda a, b: bool((a * 7 + b * 13) % 31))
+    with pytest.raises(InvalidVenue) as info:
+        parse_venue_document(doc)
+    [problem] = info.value.fields["problems"]
+    assert problem["path"] == "adjacency"
+    needs = f"zone 'main' with up to 5 tables (connected) needs more than {PLANNING_WORK_LIMIT} search steps"
+    assert needs in problem["message"]
+    # The examples stay well inside the bound.
+    for name in ("demo-bistro", "grand-hall"):
+        text = (Path(__file__).resolve().parents[2] / "examples" / f"{name}.yaml").read_text()
+        venue = parse_venue_document(load_document_text(text))
+        assert sum(n or PLANNING_WORK_LIMIT for n in planning_work(venue).values()) < PLANNING_WORK_LIMIT // 2

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from seatwise.runtime import Runtime
+from seatwise.services import webhooks
 from tests.conftest import DAY, client_for, small_venue
 from tests.web.conftest import axe_serious, screenshot
 
@@ -289,3 +291,35 @@ def test_today_has_a_now_line(page: Page, base_url: str, create_restaurant: Call
     sign_in(page, base_url, restaurant["api_keys"]["staff"])
     expect(page.locator(".nowline")).to_have_count(2)  # one per table row, today by default
     assert axe_serious(page) == []
+
+
+def test_webhooks_are_listed_with_deliveries_refused_when_unsafe_and_deleted(
+    page: Page, base_url: str, restaurant: dict[str, Any], runtime: Runtime
+) -> None:
+    rid = restaurant["id"]
+    hook = webhooks.register(
+        runtime.db,
+        rid,
+        webhooks.WebhookRequest("http://127.0.0.1:9/hook", ["booking.created"], "kitchen display"),
+        runtime.secret_box,
+        allow_private=True,  # as SEATWISE_WEBHOOK_ALLOW_PRIVATE=1 would
+    )
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    page.goto(f"{base_url}/ops/{rid}/keys")
+    row = page.locator(f'#webhooks [data-webhook="{hook.id}"]')
+    expect(row).to_contain_text("http://127.0.0.1:9/hook")
+    expect(row).to_contain_text("booking.created")
+    expect(row).to_contain_text("none yet")
+    assert hook.secret not in page.content()  # the secret was shown once, at creation
+    assert axe_serious(page) == []
+
+    # The page checks URLs with the same rule as the API: loopback is refused here.
+    page.get_by_label("Webhook URL").fill("http://127.0.0.1:8/other")
+    page.get_by_role("checkbox", name="booking.cancelled").check()
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_role("alert")).to_contain_text("http")
+    assert [h.url for h in webhooks.list_webhooks(runtime.db, rid)] == ["http://127.0.0.1:9/hook"]
+
+    row.get_by_role("button", name=re.compile("^Delete webhook")).click()
+    expect(page.locator(f'#webhooks [data-webhook="{hook.id}"]')).to_have_count(0)
+    assert webhooks.list_webhooks(runtime.db, rid) == []

@@ -11,9 +11,10 @@ import os
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from seatwise.services.jobs import Backlog
 from seatwise.telemetry import REGISTRY, WORKER
 
 REQUESTS = Counter(
@@ -58,6 +59,28 @@ class MetricsMiddleware:
             LATENCY.labels(template, method).observe(time.perf_counter() - started)
 
 
-def render() -> tuple[bytes, str]:
+def backlog_gauges(backlog: Backlog) -> bytes:
+    """The jobs' backlog as gauges, read from the database at scrape time: true for the
+    whole deployment, whichever process is scraped and wherever the workers run (the
+    workers' own counters, runs and deliveries, are on their metrics port)."""
+    registry = CollectorRegistry()
+    Gauge(
+        "seatwise_outbox_oldest_undelivered_seconds",
+        "Age of the oldest event not yet relayed or still being delivered (0: none)",
+        registry=registry,
+    ).set(backlog.oldest_undelivered_seconds)
+    states = Gauge("seatwise_webhook_deliveries", "Webhook deliveries by current state", ["state"], registry=registry)
+    for state, n in (("pending", backlog.pending), ("retrying", backlog.retrying), ("dead", backlog.dead)):
+        states.labels(state).set(n)
+    Gauge("seatwise_holds_stuck", "Expired holds past the grace period and still stored", registry=registry).set(
+        backlog.stuck_holds
+    )
+    return generate_latest(registry)
+
+
+def render(backlog: Backlog | None = None) -> tuple[bytes, str]:
     WORKER.info({"pid": str(os.getpid())})  # which worker answered this scrape
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    body = generate_latest(REGISTRY)
+    if backlog is not None:
+        body += backlog_gauges(backlog)
+    return body, CONTENT_TYPE_LATEST

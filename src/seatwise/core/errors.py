@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    UNSAFE_WEBHOOK_URL = "UNSAFE_WEBHOOK_URL"
 
 
 # code -> (HTTP status, title, when it happens). The single source for docs/errors.md.
@@ -170,6 +171,12 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         500,
         "Internal error",
         "A bug: never expected for any input. The response carries no internals; the server log has the traceback.",
+    ),
+    ErrorCode.UNSAFE_WEBHOOK_URL: (
+        422,
+        "Webhook URL refused",
+        "A webhook URL must be https to a public address (not loopback, link-local or private); "
+        "SEATWISE_WEBHOOK_ALLOW_PRIVATE=1 also allows http and private addresses.",
     ),
 }
 
@@ -381,3 +388,7 @@ class MethodNotAllowed(SeatwiseError):
 
 class InternalError(SeatwiseError):
     code = ErrorCode.INTERNAL_ERROR
+
+
+class UnsafeWebhookUrl(SeatwiseError):
+    code = ErrorCode.UNSAFE_WEBHOOK_URL

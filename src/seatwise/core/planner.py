@@ -14,6 +14,13 @@ whole block ``[block_start, block_end)`` (half-open; only rows live at `now` cou
 The enumeration is complete (see :mod:`seatwise.core.combinations`); nothing is cut
 by time or count, so :attr:`PlanResult.truncated` is always False.
 
+:func:`best_plan` and :func:`plan_exists_on` do not enumerate table sets: they
+search over classes of identical tables (:class:`~seatwise.core.venue_index.ZoneClasses`)
+by branch and bound on the ranking, which gives the same answer (the tests compare
+it with brute force). Their work is bounded per venue: :func:`planning_work` counts
+the nodes of the uncut search, every call visits a subset of them, and venue
+documents whose count passes :data:`PLANNING_WORK_LIMIT` are refused.
+
 Ranking (:func:`rank_key`), best first, deterministic and independent of the order
 of tables and edges in the venue: least overage; fewest tables; lowest scarcity
 (sum over the plan's tables of ``seats / number of active tables of that size``,
@@ -28,7 +35,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from seatwise.core.assignment import Check, check_assignment
-from seatwise.core.combinations import iter_combinations
+from seatwise.core.combinations import (
+    Best,
+    WorkExceeded,
+    any_combination,
+    best_combination,
+    count_nodes,
+    iter_combinations,
+)
 from seatwise.core.errors import ValidationFailed
 from seatwise.core.model import DayLedger, Venue
 from seatwise.core.occupancy import busy_mask
@@ -42,8 +56,13 @@ __all__ = [
     "check_assignment",
     "plan_exists_on",
     "plan_tables",
+    "planning_problem",
+    "planning_work",
     "rank_key",
 ]
+
+PLANNING_WORK_LIMIT = 5_000
+"""Most search nodes a venue's combinations may need (see :func:`planning_work`)."""
 
 # (overage, number of tables, scarcity, table positions in natural label order)
 RankKey = tuple[int, int, int, tuple[int, ...]]
@@ -177,30 +196,27 @@ def best_plan(
     max_tables: int | None = None,
     ignore_ref: str | None = None,
 ) -> Plan | None:
-    """The best-ranked feasible plan, or None.
+    """The best-ranked feasible plan, or None: the same plan as ``plan_tables(...).best``.
 
-    Ranking puts least overage first and fewer tables next, so a combination can only
-    beat the best single by wasting fewer seats: once singles are ranked, the
-    combination search runs with the overage budget below the best single's (none
-    at all when a single fits exactly). The same plan as ``plan_tables(...).best``.
+    The best single seeds the bound, so combinations must waste fewer seats than it
+    (none when a single fits exactly); each zone's class search then cuts every
+    branch that cannot rank before the best found so far.
     """
     _check_request(party, block_start, block_end)
     index = venue_index(venue)
     busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
     free = index.active & ~busy
-
-    def rank(m: int) -> RankKey:
-        return _mask_rank(index, m, party)
-
-    # For one table the ranking key reduces to (seats, scarcity, natural order): no
-    # need to build the full key for each candidate.
-    singles = bits_of(index.singles(party, venue.policy.max_overage) & free)
+    policy = venue.policy
+    # For one table the ranking key reduces to (seats, scarcity, natural order).
+    singles = bits_of(index.singles(party, policy.max_overage) & free)
     single = min(singles, key=lambda i: (index.seats[i], index.scarcity[i], i), default=None)
-    best = None if single is None else 1 << single
-    budget = venue.policy.max_overage if best is None else rank(best)[0] - 1
-    combos = _combination_masks(venue, index, party, free, _limit(venue, max_tables), budget)
-    best = min((m for m in (best, *combos) if m is not None), key=rank, default=None)
-    return None if best is None else _plan(index, best, party)
+    best: Best | None = None
+    if single is not None:
+        best = (index.seats[single] - party, 1, index.scarcity[single], 1 << single)
+    k = _limit(venue, max_tables)
+    for zc in index.classes:
+        best = best_combination(zc, free, policy.adjacency_mode, k, party, policy.max_overage, best)
+    return None if best is None else _plan(index, best[3], party)
 
 
 def plan_exists_on(venue: Venue, party: int, busy: int, *, max_tables: int | None = None) -> bool:
@@ -208,8 +224,54 @@ def plan_exists_on(venue: Venue, party: int, busy: int, *, max_tables: int | Non
 
     The availability fast path: `busy` comes from :mod:`seatwise.core.occupancy`
     with the bits of :func:`seatwise.core.venue_index.venue_index`. Singles are one
-    mask test; combinations stop at the first one found.
+    mask test; the combination search stops at the first one found.
     """
     index = venue_index(venue)
-    masks = _feasible_masks(venue, index, party, busy, _limit(venue, max_tables))
-    return next(masks, None) is not None
+    free = index.active & ~busy
+    policy = venue.policy
+    if index.singles(party, policy.max_overage) & free:
+        return True
+    k = _limit(venue, max_tables)
+    mode = policy.adjacency_mode
+    return any(any_combination(zc, free, mode, k, party, policy.max_overage) for zc in index.classes)
+
+
+def planning_work(venue: Venue, limit: int = PLANNING_WORK_LIMIT) -> dict[str, int | None]:
+    """Nodes of each zone's combination search with every table free and nothing cut.
+
+    Every :func:`best_plan` or :func:`plan_exists_on` call on this venue (any party,
+    ledger or ``max_tables`` up to the policy's) visits at most the sum of these
+    nodes, at a cost of a few bit operations per class of each node. A zone whose
+    count passes what is left of `limit` maps to None (counting stops there, so
+    this is cheap for any document).
+    """
+    policy = venue.policy
+    left = limit
+    out: dict[str, int | None] = {}
+    for zc in venue_index(venue).classes:
+        try:
+            n = count_nodes(zc, policy.adjacency_mode, policy.max_tables_per_combination, max(left, 0))
+        except WorkExceeded:
+            out[zc.zone] = None
+            left = 0
+        else:
+            out[zc.zone] = n
+            left -= n
+    return out
+
+
+def planning_problem(venue: Venue, limit: int = PLANNING_WORK_LIMIT) -> str | None:
+    """Why the venue's combinations are too many to plan within `limit`, or None."""
+    work = planning_work(venue, limit)
+    if all(n is not None for n in work.values()):
+        return None
+    policy = venue.policy
+    worst = sorted(work, key=lambda z: (work[z] is not None, -(work[z] or 0), z))
+    zones = ", ".join(f"'{z}'" for z in worst[:3])
+    return (
+        f"too many table combinations to plan a booking in bounded time: zone {zones} "
+        f"with up to {policy.max_tables_per_combination} tables ({policy.adjacency_mode.value}) "
+        f"needs more than {limit} search steps; lower policy.max_tables_per_combination, "
+        "remove adjacency edges or split the zone (identical tables with the same "
+        "neighbours count once)"
+    )

@@ -47,6 +47,7 @@ from seatwise.core.model import (
     Zone,
     natural_key,
 )
+from seatwise.core.planner import planning_problem
 
 __all__ = [
     "load_document_text",
@@ -458,7 +459,7 @@ class _Checker:
             or adjacency is None
         ):
             return None
-        return Venue(
+        venue = Venue(
             name=name,
             slug=slug,
             timezone=timezone,
@@ -468,6 +469,11 @@ class _Checker:
             adjacency=adjacency,
             slot_minutes=slot_minutes,
         )
+        too_many = planning_problem(venue)  # the planner's work bound (issue 15)
+        if too_many is not None:
+            self.add("adjacency", too_many)
+            return None
+        return venue
 
     def slug(self, root: Mapping[str, object]) -> str | None:
         if not self.required(root, "", "slug"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from math import lcm
 
 from seatwise.core.model import Table, Venue, natural_key
@@ -29,12 +30,73 @@ def bits_of(mask: int) -> Iterator[int]:
         mask ^= low
 
 
+@dataclass(frozen=True, slots=True)
+class ZoneClasses:
+    """The combinable tables of one zone, grouped into classes of identical tables.
+
+    Class ``a`` holds the table bits ``masks[a]`` (classes ordered by their lowest
+    bit), each of ``seats[a]`` seats and ``scarcity[a]`` scarcity. Members of a class
+    are twins: either pairwise adjacent (``clique[a]``, always True for one member)
+    or pairwise not adjacent with the same neighbours. Adjacency between classes is
+    all-or-nothing (a twin sees what its twin sees); ``nbr[a]`` is the mask of the
+    classes adjacent to class ``a``.
+    """
+
+    zone: str
+    masks: tuple[int, ...]
+    seats: tuple[int, ...]
+    scarcity: tuple[int, ...]
+    clique: tuple[bool, ...]
+    nbr: tuple[int, ...]
+
+
+def zone_classes(
+    zone: str, combinable: int, seats: tuple[int, ...], scarcity: tuple[int, ...], nbr: tuple[int, ...]
+) -> ZoneClasses:
+    """Group the tables of mask `combinable` (one zone) into twin classes."""
+    # True twins first (same closed neighbourhood), then the rest by open
+    # neighbourhood. A table with a true twin has no false twin: if i~j share closed
+    # neighbourhoods and j~k open ones, i is adjacent to k but k is not in N[j] = N[i].
+    closed: dict[tuple[int, int], int] = {}
+    for i in bits_of(combinable):
+        key = (seats[i], (nbr[i] & combinable) | (1 << i))
+        closed[key] = closed.get(key, 0) | (1 << i)
+    groups: list[tuple[int, bool]] = []
+    opened: dict[tuple[int, int], int] = {}
+    for mask in closed.values():
+        if mask & (mask - 1):
+            groups.append((mask, True))
+        else:
+            i = mask.bit_length() - 1
+            key = (seats[i], nbr[i] & combinable)
+            opened[key] = opened.get(key, 0) | mask
+    groups.extend((mask, not mask & (mask - 1)) for mask in opened.values())
+    groups.sort(key=lambda g: g[0] & -g[0])
+    lows = [(m & -m).bit_length() - 1 for m, _ in groups]
+    class_nbr = []
+    for a, low in enumerate(lows):
+        out = 0
+        for b, (other, _) in enumerate(groups):
+            if b != a and nbr[low] & other:
+                out |= 1 << b
+        class_nbr.append(out)
+    return ZoneClasses(
+        zone=zone,
+        masks=tuple(m for m, _ in groups),
+        seats=tuple(seats[i] for i in lows),
+        scarcity=tuple(scarcity[i] for i in lows),
+        clique=tuple(c for _, c in groups),
+        nbr=tuple(class_nbr),
+    )
+
+
 class VenueIndex:
     """Precomputed masks and scores for one venue (immutable after construction).
 
     * `active`: tables that may be used at all.
     * `combinable[zone]`: active movable tables of that zone.
     * `nbr[i]`: same-zone neighbours of table i.
+    * `classes`: the :class:`ZoneClasses` of each zone with combinable tables.
     * `scarcity[i]`: ``seats / n`` where n is the number of active tables of that
       seat size, scaled by the lcm of all such n so it is an exact integer; a plan's
       scarcity is the sum over its tables. Large tables and rare sizes score high,
@@ -46,6 +108,7 @@ class VenueIndex:
         "_singles",
         "active",
         "bit_of",
+        "classes",
         "combinable",
         "nbr",
         "scarcity",
@@ -82,6 +145,9 @@ class VenueIndex:
         scale = lcm(*size_count.values()) if size_count else 1
         self.scarcity: tuple[int, ...] = tuple(t.seats * scale // (size_count[t.seats] or scale) for t in tables)
         self._singles: dict[tuple[int, int], int] = {}
+        self.classes: tuple[ZoneClasses, ...] = tuple(
+            zone_classes(zone, mask, self.seats, self.scarcity, self.nbr) for zone, mask in self.combinable.items()
+        )
 
     def singles(self, party: int, max_overage: int) -> int:
         """Active tables that seat `party` alone within the slack budget."""

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     MANAGE_VENUE = "manage_venue"
     MANAGE_KEYS = "manage_keys"
     READ_RESTAURANT = "read_restaurant"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 CHANNEL = frozenset(

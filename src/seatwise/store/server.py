@@ -22,6 +22,7 @@ from psycopg import sql
 from seatwise.config import Settings
 
 APP_ROLE = "seatwise_app"  # neither superuser nor BYPASSRLS: row-level security applies
+JOBS_ROLE = "seatwise_jobs"  # the workers: procrastinate's tables and the cross-tenant job functions
 _log = logging.getLogger(__name__)
 
 
@@ -35,12 +36,17 @@ class Server:
 
     owner_base: str
     app_base: str | None = None
+    jobs_base: str | None = None
 
     def owner_url(self, dbname: str) -> str:
         return _with_database(self.owner_base, dbname)
 
     def app_url(self, dbname: str) -> str:
         base = self.app_base or _with_user(self.owner_base, APP_ROLE)
+        return _with_database(base, dbname)
+
+    def jobs_url(self, dbname: str) -> str:
+        base = self.jobs_base or _with_user(self.owner_base, JOBS_ROLE)
         return _with_database(base, dbname)
 
 
@@ -114,7 +120,11 @@ def stop_embedded(settings: Settings) -> bool:
 def locate(settings: Settings) -> Server:
     """The server to use: DATABASE_URL when set, else the embedded one."""
     if settings.database_url:
-        return Server(owner_base=settings.database_url, app_base=settings.app_database_url)
+        return Server(
+            owner_base=settings.database_url,
+            app_base=settings.app_database_url,
+            jobs_base=settings.jobs_database_url,
+        )
     return start_embedded(settings)
 
 

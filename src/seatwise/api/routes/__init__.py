@@ -1,5 +1,5 @@
 """HTTP routes, one module per resource."""
 
-from seatwise.api.routes import blocks, bookings, health, restaurants
+from seatwise.api.routes import blocks, bookings, health, restaurants, webhooks
 
-ROUTERS = (health.router, restaurants.router, bookings.router, blocks.router)
+ROUTERS = (health.router, restaurants.router, bookings.router, blocks.router, webhooks.router)

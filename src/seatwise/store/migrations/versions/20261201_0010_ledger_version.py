@@ -18,14 +18,14 @@ ledger versions in one self-contained statement (it sets the tenant itself, like
 refused at once. With a NULL hash (the platform admin key) only the versions are read.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0005
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0005"  # main's head when this branch merged it
 branch_labels = None
 depends_on = None
 
