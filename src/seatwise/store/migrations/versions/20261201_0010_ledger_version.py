@@ -40,23 +40,31 @@ def upgrade() -> None:
             version       bigint NOT NULL CHECK (version > 1),
             bumped_by     xid8 NOT NULL
         );
+        -- The API role reads its tenant's row; only the trigger function (owned by the
+        -- schema owner, SECURITY DEFINER) writes, whichever role's transaction fired it
+        -- (the API's, or a job's cross-tenant function), under the row's own tenant.
         ALTER TABLE ledger_versions ENABLE ROW LEVEL SECURITY;
         ALTER TABLE ledger_versions FORCE ROW LEVEL SECURITY;
         CREATE POLICY tenant_isolation ON ledger_versions
             USING (restaurant_id = seatwise_current_restaurant())
             WITH CHECK (restaurant_id = seatwise_current_restaurant());
-        GRANT SELECT, INSERT, UPDATE ON ledger_versions TO seatwise_app;
+        GRANT SELECT ON ledger_versions TO seatwise_app;
 
         CREATE FUNCTION seatwise_bump_ledger_version() RETURNS trigger
-            LANGUAGE plpgsql SECURITY INVOKER
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
         AS $$
         DECLARE
             rid uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.restaurant_id ELSE NEW.restaurant_id END;
+            caller text := current_setting('seatwise.restaurant_id', true);
         BEGIN
+            -- Under the row's tenant (a job's cross-tenant function has none), then
+            -- the caller's setting back.
+            PERFORM set_config('seatwise.restaurant_id', rid::text, true);
             INSERT INTO ledger_versions AS v (restaurant_id, version, bumped_by)
             VALUES (rid, 2, pg_current_xact_id())
             ON CONFLICT (restaurant_id) DO UPDATE SET version = v.version + 1, bumped_by = EXCLUDED.bumped_by
                 WHERE v.bumped_by <> EXCLUDED.bumped_by;
+            PERFORM set_config('seatwise.restaurant_id', coalesce(caller, ''), true);
             RETURN NULL;
         END
         $$;
@@ -88,7 +96,7 @@ def upgrade() -> None:
         END
         $$;
         GRANT EXECUTE ON FUNCTION seatwise_read_probe(uuid, text) TO seatwise_app;
-        GRANT EXECUTE ON FUNCTION seatwise_bump_ledger_version() TO seatwise_app;
+        REVOKE ALL ON FUNCTION seatwise_bump_ledger_version() FROM PUBLIC;
         """
     )
 
