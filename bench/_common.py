@@ -162,7 +162,7 @@ def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[A
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a shared, loaded machine starts slowly
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
