@@ -37,6 +37,7 @@ bench: $(STAMP)  ## benchmarks: print tables, write bench/results/*.json
 	$(PY) bench/booking.py
 	$(PY) bench/jobs.py
 	$(PY) bench/planner.py
+	$(PY) bench/importing.py
 	$(PY) bench/concurrent_availability.py
 
 loadtest: bench

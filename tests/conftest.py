@@ -22,6 +22,7 @@ import uvicorn
 import yaml
 
 from seatwise.api.app import create_app
+from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
 from seatwise.config import load_settings
 from seatwise.runtime import Runtime
 from seatwise.store import migrate, server
@@ -73,7 +74,15 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def base_url(runtime: Runtime) -> Iterator[str]:
     port = _free_port()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        create_app(runtime),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        http=NoDelayHttpToolsProtocol,
+        **SERVER_OPTIONS,
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

@@ -26,6 +26,8 @@ app.add_typer(venue_app, name="venue")
 app.add_typer(db_app, name="db")
 jobs_app = typer.Typer(no_args_is_help=True, help="Run one pass of a background job (DESIGN §10).")
 app.add_typer(jobs_app, name="jobs")
+bookings_app = typer.Typer(no_args_is_help=True, help="Bookings.")
+app.add_typer(bookings_app, name="bookings")
 
 
 def _fail(exc: SeatwiseError) -> NoReturn:
@@ -107,6 +109,47 @@ def venue_export(restaurant_id: str, fmt: Annotated[str, typer.Option("--format"
         typer.echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
 
+def _import_rows(file: Path) -> list[object]:
+    """The rows of a CSV file (a header line of column names) or a JSON array."""
+    import csv
+
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".json" or (file.suffix.lower() != ".csv" and text.lstrip().startswith("[")):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            typer.echo(f"error VALIDATION_ERROR: {file}: not JSON ({exc})", err=True)
+            raise typer.Exit(2) from None
+        if not isinstance(loaded, list):
+            typer.echo(f"error VALIDATION_ERROR: {file}: a JSON array of rows was expected", err=True)
+            raise typer.Exit(2)
+        return loaded
+    return list(csv.DictReader(text.splitlines()))
+
+
+@bookings_app.command("import")
+def bookings_import(restaurant_id: str, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import bookings from CSV or JSON (columns start, party_size, name, phone, email,
+    status, tables, external_ref). Prints every row's outcome; idempotent by external_ref."""
+    from seatwise import runtime
+    from seatwise.services import imports
+    from seatwise.services.auth import SYSTEM
+
+    rows = _import_rows(file)
+    rt = runtime.start(_settings(), pool_size=2)
+    started = time.perf_counter()
+    try:
+        result = imports.import_bookings(rt.db, restaurant_id, rows, SYSTEM)
+    except SeatwiseError as exc:
+        _fail(exc)
+    finally:
+        rt.close()
+    elapsed = time.perf_counter() - started
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
+    typer.echo(f"imported {len(rows)} rows in {elapsed:.2f}s: {counts}", err=True)
+    typer.echo(json.dumps(to_json(result), indent=2))
+
+
 def _keys_block(url: str, admin_key: str, admin_key_from: str, demo: Demo | None) -> str:
     """What a newcomer needs to try the API, as a block that reads at a glance."""
     rows = [("admin key", admin_key)]
@@ -129,14 +172,16 @@ def _keys_block(url: str, admin_key: str, admin_key_from: str, demo: Demo | None
 @app.command()
 def serve(
     demo: Annotated[bool, typer.Option(help="load the demo venue (examples/demo-bistro.yaml) once")] = False,
-    workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="API processes; a crashed one is replaced while the others serve")
+    ] = 2,
     worker: Annotated[bool, typer.Option(help="start one `seatwise worker` process beside the API")] = True,
 ) -> None:
     """Start the database, migrate, (load the demo,) and serve the API and dashboard."""
     import uvicorn
 
     from seatwise import runtime
-    from seatwise.api.protocol import NoDelayHttpToolsProtocol
+    from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
     from seatwise.logs import uvicorn_log_config
 
     settings = _settings()
@@ -174,6 +219,7 @@ def serve(
             loop="uvloop",
             log_config=uvicorn_log_config(settings.log_level),
             access_log=False,  # seatwise.access writes one JSON line per request instead
+            **SERVER_OPTIONS,
         )
     finally:
         if child is not None:

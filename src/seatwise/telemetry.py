@@ -23,6 +23,12 @@ REFUSALS = Counter(
     ["code"],
     registry=REGISTRY,
 )
+SHADOW_REFUSALS = Counter(
+    "seatwise_shadow_refusals_total",
+    "Bookings accepted in shadow mode that enforcement would have refused, by the code it would have answered",
+    ["reason"],
+    registry=REGISTRY,
+)
 HOLDS_CREATED = Counter("seatwise_holds_created_total", "Holds created", registry=REGISTRY)
 HOLDS_EXPIRED = Counter(
     "seatwise_holds_expired_total", "Expired holds announced (hold.expired) by the sweeper", registry=REGISTRY

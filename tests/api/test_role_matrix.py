@@ -52,6 +52,7 @@ create webhook              |  201  |  201  |   403   |  404  | 401  |   401
 list webhooks               |  200  |  200  |   403   |  404  | 401  |   401
 delete webhook              |  204  |  204  |   403   |  404  | 401  |   401
 webhook deliveries          |  200  |  200  |   403   |  404  | 401  |   401
+import bookings             |  200  |  200  |   403   |  404  | 401  |   401
 """
 
 CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
@@ -121,6 +122,9 @@ CALLS: dict[str, Call] = {
     "confirm hold": lambda w, c: c.post(f"{w.base}/holds/{w.hold()['id']}/confirm", json={"guest": GUEST}),
     "create booking": lambda w, c: c.post(
         f"{w.base}/bookings", json={"party_size": 2, "start": w.fresh_start(), "guest": GUEST}
+    ),
+    "import bookings": lambda w, c: c.post(
+        f"{w.base}/bookings/import", json=[{"start": w.fresh_start(), "party_size": 2, "name": "Imported"}]
     ),
     "list bookings": lambda w, c: c.get(f"{w.base}/bookings", params={"date": DAY}),
     "get booking": lambda w, c: c.get(f"{w.base}/bookings/{w.booking()['id']}"),

@@ -392,6 +392,7 @@ def test_hold_on_a_table_removed_from_the_venue_cannot_be_confirmed(room: tuple[
     doc["tables"] = [t for t in doc["tables"] if t["label"] != "T4"]
     assert staff.put(f"{base}/venue", json=doc).status_code == 200  # live holds do not block venue edits
     confirm = staff.post(f"{base}/holds/{hold['id']}/confirm", json={"guest": GUEST})
-    assert confirm.status_code == 409
-    assert confirm.json()["code"] == "TABLE_CONFLICT"
+    assert confirm.status_code == 422
+    assert confirm.json()["code"] == "POLICY_DRIFT"
+    assert [r["reason"] for r in confirm.json()["reasons"]] == ["table_removed"]
     assert staff.get(f"{base}/bookings", params={"date": DAY}).json() == []

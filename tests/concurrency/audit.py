@@ -15,10 +15,12 @@ WHERE a.restaurant_id = %s
 """
 
 # What pacing_usage should say: occupying bookings plus holds whose covers were not given back.
+# A shadow booking that pacing refused is not counted (`pacing_counted`): the CHECKs hold.
 PACING_EXPECTED = """
 SELECT slot_start, sum(covers)::int AS covers, sum(parties)::int AS parties FROM (
     SELECT slot_start, party_size AS covers, 1 AS parties FROM bookings
     WHERE restaurant_id = %(rid)s AND status IN ('pending', 'confirmed', 'seated', 'completed')
+      AND pacing_counted
     UNION ALL
     SELECT slot_start, party_size, 1 FROM holds WHERE restaurant_id = %(rid)s AND NOT pacing_released
 ) x GROUP BY slot_start

@@ -117,7 +117,9 @@ def test_resolve_start_accepts_offsets_and_local_times() -> None:
     assert resolve_start(v, "2026-06-01T18:00:00+01:00") == expected
     assert resolve_start(v, "2026-06-01T17:00:00Z") == expected
     assert resolve_start(v, "2026-06-01T18:00") == expected  # BST
-    assert resolve_start(v, "2026-06-01T18:00:30") == expected + timedelta(seconds=30)
+    assert resolve_start(v, "2026-06-01T18:00:00") == expected
+    with pytest.raises(ValidationFailed, match="whole minutes"):  # issue 9: starts are whole minutes
+        resolve_start(v, "2026-06-01T18:00:30")
     assert resolve_start(v, "2026-01-05T18:00") == datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
     for bad in ("2026-06-01", "2026-06-01 18:00", "2026-13-01T18:00", "now", "2026-06-01T25:00Z"):
         with pytest.raises(ValidationFailed):

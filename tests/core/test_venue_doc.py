@@ -249,7 +249,7 @@ def test_export_is_canonical() -> None:
         ("timezone", "UTC"),
         ("slot_minutes", 5),
         ("slot_minutes", 120),
-        ("tables[0].max_party", 3),  # a squeezed-in chair: more than seats is allowed
+        ("tables[0].max_party", 2),  # as many as it seats (issue 9: never more)
         ("tables[3].label", "x" * 40),
         ("policy.max_tables_per_combination", 5),
         ("policy.max_overage", 0),
@@ -307,6 +307,12 @@ INVALID_CASES: list[tuple[str, object, str, str]] = [
     ("timezone", "europe/london", "timezone", "unknown IANA time zone"),
     ("timezone", "", "timezone", "unknown IANA time zone"),
     ("timezone", 1, "timezone", "must be an IANA time zone name"),
+    # issue 9: host-dependent names of the zoneinfo folder are not time zones
+    ("timezone", "localtime", "timezone", "unknown IANA time zone 'localtime'"),
+    ("timezone", "Factory", "timezone", "unknown IANA time zone 'Factory'"),
+    ("timezone", "posixrules", "timezone", "unknown IANA time zone 'posixrules'"),
+    ("timezone", "posix/Europe/London", "timezone", "unknown IANA time zone"),
+    ("timezone", "right/UTC", "timezone", "unknown IANA time zone"),
     ("slot_minutes", 4, "slot_minutes", "between 5 and 120"),
     ("slot_minutes", 121, "slot_minutes", "between 5 and 120"),
     ("slot_minutes", 7, "slot_minutes", "must divide a day"),
@@ -366,6 +372,9 @@ INVALID_CASES: list[tuple[str, object, str, str]] = [
         "min_party (3) must not exceed max_party (2)",
     ),
     ("tables[1].max_party", 0, "tables[1].max_party", "between 1 and 200"),
+    # issue 9: a 4-top takes at most 4 (it took 10 before)
+    ("tables[1].max_party", 10, "tables[1].max_party", "max_party (10) must not exceed seats (4)"),
+    ("tables[1].max_party", 5, "tables[1].max_party", "max_party (5) must not exceed seats (4)"),
     ("tables[1].movable", "yes", "tables[1].movable", "must be true or false"),
     ("tables[1].active", 1, "tables[1].active", "must be true or false"),
     (
@@ -759,7 +768,7 @@ def venue_documents(draw: st.DrawFn) -> dict[str, Any]:
         min_party = draw(st.integers(1, seats))
         if min_party > 1 or draw(st.booleans()):
             table["min_party"] = min_party
-        maybe(table, "max_party", st.integers(min_party, 200))
+        maybe(table, "max_party", st.integers(min_party, seats))
         maybe(table, "movable", st.booleans())
         maybe(table, "active", st.booleans())
         tables.append(table)

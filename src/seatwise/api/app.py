@@ -9,19 +9,26 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from seatwise import logs, telemetry
+from seatwise.api.guard import GuardMiddleware
 from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
 from seatwise.api.requestctx import RequestContextMiddleware
 from seatwise.core.errors import (
     ERROR_CATALOGUE,
+    DatabaseUnavailable,
     ErrorCode,
     InternalError,
     SeatwiseError,
@@ -38,7 +45,12 @@ def problem_response(error: SeatwiseError) -> JSONResponse:
     telemetry.REFUSALS.labels(error.code.value).inc()
     body = error.problem()
     body["request_id"] = logs.request_id.get()  # the same id as the response header and the log lines
-    return JSONResponse(body, status_code=error.status, media_type=PROBLEM)
+    headers = {}
+    if isinstance(error, DatabaseUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    if error.code is ErrorCode.UNAUTHENTICATED:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -82,6 +94,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         title="Seatwise",
         version="1",
         description="Race-safe capacity, availability and table assignment for restaurants.",
+        docs_url=None,  # served below from the package's own Swagger UI files (works offline)
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.runtime = runtime
 
@@ -105,6 +119,14 @@ def create_app(runtime: Runtime) -> FastAPI:
         detail = exc.detail if isinstance(exc.detail, str) else ERROR_CATALOGUE[code][1]
         return problem_response(error_for(code, detail))
 
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg.InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def database_error(_: Request, exc: Exception) -> JSONResponse:
+        # store/db.py turns these into DatabaseUnavailable; this is the net under it.
+        _log.warning("database error outside the store: %s", exc)
+        return problem_response(DatabaseUnavailable("the database is unreachable; retry shortly"))
+
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:
         _log.exception("unhandled error", exc_info=exc)
@@ -113,7 +135,22 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in routes.ROUTERS:
         app.include_router(router)
     web.mount(app)
-    app.add_middleware(MetricsMiddleware)
+    # Swagger UI 5 as PyPI `fastapi-offline` ships it (only its files are used).
+    swagger_ui = resources.files("fastapi_offline") / "static"
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Seatwise API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
+
+    app.add_middleware(GuardMiddleware)
+    app.add_middleware(MetricsMiddleware)  # counts the guard's refusals too
     app.add_middleware(RequestContextMiddleware)  # outermost: every later log line has the id
 
     def openapi() -> dict[str, Any]:

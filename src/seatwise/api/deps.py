@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from seatwise.runtime import Runtime
-from seatwise.services.auth import Principal, authenticate
+from seatwise.services.auth import Principal, authenticate_token, bearer_token, is_admin_key, key_restaurant
 from seatwise.services.ids import parse_id
 
 
@@ -18,12 +19,18 @@ async def runtime(request: Request) -> Runtime:
     return rt
 
 
-def principal(
+async def principal(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
+    """On the event loop, a missing, malformed or admin key is answered at once; only
+    a restaurant key's lookup takes a worker thread (and the database)."""
     rt: Runtime = request.app.state.runtime
-    return authenticate(rt.db, rt.admin_key, authorization)
+    token = bearer_token(authorization)
+    if is_admin_key(rt.admin_key, token):
+        return Principal("admin", None, None)
+    key_restaurant(token)
+    return await run_in_threadpool(authenticate_token, rt.db, rt.admin_key, token)
 
 
 async def restaurant_id(rid: str) -> str:
@@ -31,6 +38,13 @@ async def restaurant_id(rid: str) -> str:
     return parse_id(rid, "restaurant")
 
 
+async def no_store(response: Response) -> None:
+    """For answers that carry a secret (a new restaurant's keys, a new key): no cache
+    may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+NoStore = Depends(no_store)
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 RestaurantId = Annotated[str, Depends(restaurant_id)]

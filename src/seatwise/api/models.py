@@ -21,13 +21,16 @@ class BookingOut(BaseModel):
     party_size: int
     start: str = Field(description="the guest's start, ISO 8601 with the restaurant's offset")
     end: str = Field(description="when the tables are free again (block end)")
-    tables: list[str]
+    tables: list[str] = Field(description="table labels; empty for an unassigned booking")
     guest: GuestOut
     notes: str | None = None
     service: str
     channel: str | None = None
     allow_slack: bool
     created_at: str
+    overbooked: bool = Field(default=False, description="a shadow booking enforcement would have refused")
+    would_refuse: str | None = Field(default=None, description="the code enforcement would have answered")
+    external_ref: str | None = Field(default=None, description="the reference of an imported booking")
 
 
 class HoldOut(BaseModel):
@@ -121,3 +124,22 @@ class TimelineOut(BaseModel):
     date: str
     timezone: str
     tables: list[TimelineTableOut]
+    unassigned: list[TimelineAllocationOut] = Field(
+        default_factory=list, description="the lane of live bookings without tables, oldest claim first"
+    )
+
+
+class ImportedRowOut(BaseModel):
+    row: int = Field(description="the row's position, from 1")
+    outcome: str = Field(description="placed | planned | unassigned | invalid")
+    external_ref: str | None = None
+    booking_id: str | None = None
+    tables: list[str] = Field(default_factory=list)
+    reason: str | None = Field(default=None, description="unassigned: why")
+    problem: str | None = Field(default=None, description="invalid: what is wrong (nothing was stored)")
+    replayed: bool = Field(default=False, description="imported before (same external_ref): nothing written")
+
+
+class ImportResultOut(BaseModel):
+    rows: list[ImportedRowOut]
+    counts: dict[str, int] = Field(description="rows per outcome, and how many were replayed")

@@ -53,6 +53,10 @@ class PolicyDoc(_Doc):
     max_party_size: int = Field(default=20, ge=1)
     services: list[ServiceDoc]
     closures: list[str] = Field(default_factory=list, description="local dates YYYY-MM-DD")
+    enforcement: Literal["enforce", "shadow"] = Field(
+        default="enforce",
+        description="shadow: what enforcement would refuse is accepted as an unassigned, overbooked booking",
+    )
 
 
 class ZoneDoc(_Doc):

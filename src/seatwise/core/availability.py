@@ -20,6 +20,7 @@ from seatwise.core.pacing import CapacitySummary, capacity_summary, pacing_allow
 from seatwise.core.planner import plan_exists_on
 from seatwise.core.timerules import (
     Slot,
+    booking_window,
     day_slots,
     in_gap,
     local_instant,
@@ -141,8 +142,9 @@ def availability_at(
 ) -> AtTime:
     """Availability of one local time on `local_date`, with alternatives.
 
-    A time that is not a slot of that date is unavailable (with alternatives); a
-    time that does not exist that day (DST gap) raises ValidationFailed. After-
+    A time that is not a slot of that date answers what a booking at that time would
+    get (issue 9: 19:07 said unavailable and then booked); a time that does not
+    exist that day (DST gap) raises ValidationFailed. After-
     midnight labels of a service crossing midnight are found under the date it
     started, as slots are listed.
     """
@@ -173,13 +175,33 @@ def availability_at(
         candidates,
         key=lambda c: min((abs(sa.slot.start - c) for sa in evaluated), default=timedelta(0)),
     )
+    available, capacity = _booking_at(venue, ledger, local_date, party, target, now)
     return AtTime(
-        False,
+        available,
         tuple(_nearest(evaluated, target, 4, skip_label=time_label)),
-        capacity_summary(None, _NO_USAGE),
+        capacity,
         None,
         evaluated,
     )
+
+
+def _booking_at(
+    venue: Venue, ledger: DayLedger, local_date: date, party: int, start: datetime, now: datetime
+) -> tuple[bool, CapacitySummary]:
+    """What a booking starting at `start` (on or off the slot grid) would get: its
+    service on `local_date`, its pacing slot's allowance and a free plan for its
+    block. With that slot's pacing usage."""
+    try:
+        window = booking_window(venue, party, start)
+    except (OutsideServiceHours, ServiceOverrun):
+        return False, capacity_summary(None, _NO_USAGE)
+    usage = ledger.pacing.get(window.slot_start, _NO_USAGE)
+    capacity = capacity_summary(window.service.pacing, usage)
+    if window.service_date != local_date or not pacing_allows(window.service.pacing, usage, party):
+        return False, capacity
+    rows = live_rows(venue_index(venue), ledger, now)
+    (busy,) = busy_masks(rows, [(window.block_start, window.block_end)])
+    return plan_exists_on(venue, party, busy), capacity
 
 
 def nearest_available(

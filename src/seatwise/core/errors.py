@@ -36,6 +36,9 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    START_IN_PAST = "START_IN_PAST"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     UNSAFE_WEBHOOK_URL = "UNSAFE_WEBHOOK_URL"
 
@@ -85,7 +88,9 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.POLICY_DRIFT: (
         422,
         "Policy changed",
-        "The request was made against a policy version that is no longer current.",
+        "A hold was planned on a venue or policy that changed before the confirm, and its "
+        "tables or window are no longer valid; `reasons` lists each one as `{reason, message}` "
+        "(table_removed, table_inactive, closure, service, party_size, adjacency, slack, turn_overlap).",
     ),
     ErrorCode.CAPACITY_EXCEEDED: (
         409,
@@ -122,8 +127,10 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         409,
         "Venue change would strand bookings",
         "A venue change would strand future live bookings: it removes a table they use, "
-        "puts it out of service, shrinks it below their party, or splits their table "
-        "combination across zones; `bookings` lists them with the reason. Nothing was written.",
+        "puts it out of service, shrinks it below their party, splits their table "
+        "combination across zones, leaves their start outside every service (hours, "
+        "last seating, a new closure) or moves their local time (another time zone); "
+        "`bookings` lists them with the reason. Nothing was written.",
     ),
     ErrorCode.BLOCK_CONFLICT: (
         409,
@@ -166,6 +173,23 @@ ERROR_CATALOGUE: dict[ErrorCode, tuple[int, str, str]] = {
         405,
         "Method not allowed",
         "The path exists but does not accept this HTTP method.",
+    ),
+    ErrorCode.START_IN_PAST: (
+        422,
+        "Start in the past",
+        "A hold, or a booking by a channel key, starts before now; staff may record a booking up to 12 hours back.",
+    ),
+    ErrorCode.PAYLOAD_TOO_LARGE: (
+        413,
+        "Payload too large",
+        "The request body is over 1 MiB; it was refused before being read whole or parsed.",
+    ),
+    ErrorCode.DATABASE_UNAVAILABLE: (
+        503,
+        "Database unavailable",
+        "The database could not be reached within the bound (about 2 s), or the connection was lost while the "
+        "request ran; nothing is promised about a write whose commit was cut off, so replay it with the same "
+        "`Idempotency-Key`. `Retry-After` says when to try again.",
     ),
     ErrorCode.INTERNAL_ERROR: (
         500,
@@ -309,7 +333,7 @@ class HoldConflict(_TableSetRefused):
 class PolicyDrift(SeatwiseError):
     code = ErrorCode.POLICY_DRIFT
 
-    def __init__(self, detail: str, *, reasons: list[str]) -> None:
+    def __init__(self, detail: str, *, reasons: list[dict[str, str]]) -> None:
         super().__init__(detail, reasons=reasons)
 
 
@@ -388,6 +412,21 @@ class MethodNotAllowed(SeatwiseError):
 
 class InternalError(SeatwiseError):
     code = ErrorCode.INTERNAL_ERROR
+
+
+class StartInPast(SeatwiseError):
+    code = ErrorCode.START_IN_PAST
+
+
+class PayloadTooLarge(SeatwiseError):
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class DatabaseUnavailable(SeatwiseError):
+    """The database did not answer: a 503 with `Retry-After` (seconds)."""
+
+    code = ErrorCode.DATABASE_UNAVAILABLE
+    retry_after = 1
 
 
 class UnsafeWebhookUrl(SeatwiseError):

@@ -29,6 +29,11 @@ def natural_key(label: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in parts if p != "")
 
 
+class Enforcement(StrEnum):
+    ENFORCE = "enforce"  # refusals are refused
+    SHADOW = "shadow"  # what enforcement would refuse is accepted, unassigned and flagged
+
+
 @dataclass(frozen=True, slots=True)
 class TurnBand:
     max_party: int
@@ -70,6 +75,7 @@ class Policy:
     hold_ttl_seconds: int = 180
     max_party_size: int = 20
     closures: frozenset[date] = frozenset()
+    enforcement: Enforcement = Enforcement.ENFORCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,16 +180,33 @@ class PacingUsage:
     parties: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An unassigned occupying booking: no table, but a claim on one over its block.
+
+    Claims are placed before anyone else, oldest first (`core.claims`).
+    """
+
+    booking_id: str
+    party_size: int
+    start: datetime  # block start
+    end: datetime  # block end
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class DayLedger:
     """What occupies a restaurant around one local day.
 
     `busy` maps table id to its ledger rows (any order); `pacing` maps a slot's start
-    instant to the covers and parties already starting in it.
+    instant to the covers and parties already starting in it; `claims` are the
+    unassigned bookings whose block overlaps the span read (they occupy nothing until
+    :func:`seatwise.core.claims.with_claims` places them).
     """
 
     busy: Mapping[int, tuple[Busy, ...]] = field(default_factory=dict)
     pacing: Mapping[datetime, PacingUsage] = field(default_factory=dict)
+    claims: tuple[Claim, ...] = ()
 
 
 EMPTY_LEDGER = DayLedger()

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from seatwise.core.errors import OutsideServiceHours, ServiceOverrun, ValidationFailed
+from seatwise.core.errors import OutsideServiceHours, ServiceOverrun, StartInPast, ValidationFailed
 from seatwise.core.model import Service, Venue
 
 _NAIVE_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?")
@@ -162,7 +162,20 @@ def resolve_start(venue: Venue, value: str) -> datetime:
     except (ValueError, OverflowError) as exc:
         raise ValidationFailed(f"{value!r} is not a valid start") from exc
     _check_range(instant.date(), value)
+    if instant.second or instant.microsecond:
+        raise ValidationFailed(f"start must be in whole minutes, got {value!r}")
     return instant
+
+
+# A host may record a booking that began a little while ago (a walk-in entered late).
+STAFF_BACKDATING = timedelta(hours=12)
+
+
+def check_not_past(start: datetime, now: datetime, *, backdating: timedelta = timedelta(0)) -> None:
+    """Refuse a start before `now - backdating` (422 START_IN_PAST)."""
+    if start < now - backdating:
+        limit = "now" if not backdating else f"{backdating.total_seconds() / 3600:g} hours ago"
+        raise StartInPast(f"the start {start.isoformat()} is before {limit}")
 
 
 # --- local wall time <-> instant ---------------------------------------------------

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
 
-from seatwise.core.model import WEEKDAYS, AdjacencyMode, Pacing, Policy, Service, TurnBand
+from seatwise.core.model import WEEKDAYS, AdjacencyMode, Enforcement, Pacing, Policy, Service, TurnBand
 
 __all__ = ["policy_from_canonical"]
 
@@ -34,6 +34,8 @@ def policy_from_canonical(doc: Mapping[str, Any]) -> Policy:
         hold_ttl_seconds=int(doc["hold_ttl_seconds"]),
         max_party_size=int(doc["max_party_size"]),
         closures=frozenset(date.fromisoformat(d) for d in doc["closures"]),
+        # Policies stored before enforcement existed (DESIGN §12) were all enforced.
+        enforcement=Enforcement(doc.get("enforcement", Enforcement.ENFORCE.value)),
     )
 
 

@@ -27,8 +27,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from functools import cache
+from importlib import resources
 from typing import Any, NamedTuple
-from zoneinfo import available_timezones
 
 import yaml
 
@@ -36,6 +36,7 @@ from seatwise.core.errors import InvalidVenue
 from seatwise.core.model import (
     WEEKDAYS,
     AdjacencyMode,
+    Enforcement,
     Pacing,
     Policy,
     Position,
@@ -103,6 +104,7 @@ _POLICY_KEYS = (
     "max_party_size",
     "services",
     "closures",
+    "enforcement",
 )
 _SERVICE_KEYS = (
     "name",
@@ -254,6 +256,7 @@ def _policy_to_document(policy: Policy) -> dict[str, Any]:
         "max_party_size": policy.max_party_size,
         "services": [_service_to_document(s) for s in policy.services],
         "closures": sorted(d.isoformat() for d in policy.closures),
+        "enforcement": policy.enforcement.value,
     }
 
 
@@ -596,7 +599,9 @@ class _Checker:
         movable = self.boolean(m, path, "movable", True)
         active = self.boolean(m, path, "active", True)
         position = self.position(m, path)
-        if min_party is not None and max_party is not None and min_party > max_party:
+        if seats is not None and max_party is not None and max_party > seats:
+            self.add(f"{path}.max_party", f"max_party ({max_party}) must not exceed seats ({seats})")
+        elif min_party is not None and max_party is not None and min_party > max_party:
             where = "max_party" if "max_party" in m else "min_party"
             self.add(
                 f"{path}.{where}",
@@ -715,6 +720,7 @@ class _Checker:
         max_party_size = self.integer(m, "policy", "max_party_size", MAX_PARTY_SIZE, 20)
         services = self.services(m["services"]) if self.required(m, "policy", "services") else None
         closures = self.closures(m.get("closures", []))
+        enforcement = self.enforcement(m)
         if (
             len(self.problems) != before
             or mode is None
@@ -724,6 +730,7 @@ class _Checker:
             or max_party_size is None
             or services is None
             or closures is None
+            or enforcement is None
         ):
             return None
         return Policy(
@@ -734,7 +741,16 @@ class _Checker:
             hold_ttl_seconds=ttl,
             max_party_size=max_party_size,
             closures=closures,
+            enforcement=enforcement,
         )
+
+    def enforcement(self, m: Mapping[str, object]) -> Enforcement | None:
+        value = m.get("enforcement", Enforcement.ENFORCE.value)
+        modes = [mode.value for mode in Enforcement]
+        if isinstance(value, str) and value in modes:
+            return Enforcement(value)
+        self.add("policy.enforcement", f"must be one of {' | '.join(modes)}, got {_describe(value)}")
+        return None
 
     def adjacency_mode(self, m: Mapping[str, object]) -> AdjacencyMode | None:
         value = m.get("adjacency_mode", AdjacencyMode.CONNECTED.value)
@@ -977,7 +993,11 @@ def _as_date(value: object) -> date | None:
 
 @cache
 def _known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The IANA names of the pinned `tzdata` release (its `zones` list), not whatever
+    the host's zoneinfo folder holds: `localtime`, `posixrules` and the like are
+    host-dependent files, not zones, and `Factory` is a placeholder."""
+    names = resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(names) - {"Factory"}
 
 
 def _at(path: str, key: str) -> str:

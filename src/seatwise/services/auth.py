@@ -66,31 +66,45 @@ class Principal:
 SYSTEM = Principal("admin", None, None)
 
 
-def _token(admin_key: str, authorization: str | None) -> tuple[str, str | None]:
-    """The bearer token and the restaurant it names (None: the platform admin key)."""
-    if not authorization or not authorization.startswith("Bearer "):
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header; the scheme is
+    case-insensitive (RFC 9110 §11.1). No I/O: a request without a usable key is
+    refused before it waits for anything."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("send 'Authorization: Bearer <api key>'")
-    token = authorization.removeprefix("Bearer ").strip()
-    if hmac.compare_digest(token.encode(), admin_key.encode()):
-        return token, None
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != "sw":
-        raise Unauthenticated("unknown API key")
-    try:
-        return token, str(uuid.UUID(hex=parts[1]))
-    except ValueError:
-        raise Unauthenticated("unknown API key") from None
+    return token
+
+
+def is_admin_key(admin_key: str, token: str) -> bool:
+    return hmac.compare_digest(token.encode(), admin_key.encode())
 
 
 def authenticate(db: Database, admin_key: str, authorization: str | None) -> Principal:
-    token, rid = _token(admin_key, authorization)
-    if rid is None:
+    return authenticate_token(db, admin_key, bearer_token(authorization))
+
+
+def authenticate_token(db: Database, admin_key: str, token: str) -> Principal:
+    if is_admin_key(admin_key, token):
         return Principal("admin", None, None)
+    rid = key_restaurant(token)
     with db.autocommit() as conn:  # one statement, one round trip, on every request
         row = keys.find_key(conn, rid, token)
     if row is None or row["revoked_at"] is not None:
         raise Unauthenticated("unknown or revoked API key")
     return Principal(row["role"], rid, row["id"])
+
+
+def key_restaurant(token: str) -> str:
+    """The restaurant a restaurant key names (`sw_<hex uuid>_<secret>`); 401 when malformed."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "sw":
+        raise Unauthenticated("unknown API key")
+    try:
+        return str(uuid.UUID(hex=parts[1]))
+    except ValueError:
+        raise Unauthenticated("unknown API key") from None
 
 
 async def authenticate_read(
@@ -100,9 +114,10 @@ async def authenticate_read(
     statement on the event loop (`store.probe`): a revoked key is refused at once,
     and a read answered from the cache needs no other round trip. A key of another
     restaurant probes its own restaurant (and `authorize` then answers NOT_FOUND)."""
-    token, key_rid = _token(admin_key, authorization)
-    if key_rid is None:
+    token = bearer_token(authorization)
+    if is_admin_key(admin_key, token):
         return Principal("admin", None, None), await reads.probe(rid, None)
+    key_rid = key_restaurant(token)
     found = await reads.probe(key_rid, token)
     if not found.key_found or found.revoked_at is not None or found.role is None:
         raise Unauthenticated("unknown or revoked API key")

@@ -20,6 +20,7 @@ import anyio.to_thread
 
 from seatwise import telemetry
 from seatwise.core.availability import SlotAvailability, availability_at, day_availability
+from seatwise.core.claims import oldest_first, with_claims
 from seatwise.core.model import DayLedger, Venue, natural_key
 from seatwise.core.timerules import day_slots, day_span, parse_local_date, venue_zone
 from seatwise.services.common import utcnow
@@ -130,7 +131,13 @@ def availability(
     with db.tenant(rid) as conn:
         venue = venue_snapshot(conn, rid)
         lo, hi = day_span(venue, day)
+        if time_label is not None:
+            # An off-grid time after the last slot (up to the last seating) reaches a
+            # little past the span of the grid.
+            hi += timedelta(minutes=venue.slot_minutes)
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
+    # Offer only what the unassigned bookings' claims leave (DESIGN §12).
+    day_ledger, _ = with_claims(venue, day_ledger, now)
     result = _answer(venue, day_ledger, day, party, time_label, now)
     if probe is not None and probe.venue_version == venue.version:
         until = _valid_until(day_ledger, [s.start for s in day_slots(venue, day)], now)
@@ -161,7 +168,9 @@ def _answer(
 
 
 def timeline(db: Database, rid: str, day_text: str) -> Timeline:
-    """Per table, the bookings, live holds and blocks overlapping the local day."""
+    """Per table, the bookings and live holds of the business date (the date their
+    service started on, as the bookings list has them) and the blocks of the local day;
+    and the lane of live bookings without tables (oldest claim first)."""
     day = parse_local_date(day_text)
     now = utcnow()
     with db.tenant(rid) as conn:
@@ -169,15 +178,19 @@ def timeline(db: Database, rid: str, day_text: str) -> Timeline:
         zone = venue_zone(venue)
         lo = datetime.combine(day, datetime.min.time(), zone)
         hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+        busy = ledger.timeline_busy(conn, rid, day, day_span(venue, day), (lo, hi))
+        # The unassigned bookings' claims (main's merge left `day_ledger` unread here).
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     tables = []
     for table in sorted(venue.tables, key=lambda t: natural_key(t.label)):
-        rows = sorted(
-            (b for b in day_ledger.busy.get(table.id, ()) if b.live(now) and b.start < hi and b.end > lo),
-            key=lambda b: (b.start, b.ref),
-        )
+        rows = sorted((b for b in busy.get(table.id, ()) if b.live(now)), key=lambda b: (b.start, b.ref))
         allocations = tuple(
             TimelineAllocation(b.kind, b.ref, b.start.astimezone(zone), b.end.astimezone(zone)) for b in rows
         )
         tables.append(TimelineTable(table.label, table.zone, table.seats, allocations))
-    return Timeline(day, venue.timezone, tuple(tables))
+    unassigned = tuple(
+        TimelineAllocation("booking", c.booking_id, c.start.astimezone(zone), c.end.astimezone(zone))
+        for c in oldest_first(day_ledger.claims)
+        if c.start < hi and c.end > lo
+    )
+    return Timeline(day, venue.timezone, tuple(tables), unassigned)

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from seatwise.core.assignment import tables_named
 from seatwise.core.errors import BlockConflict, NotFound, ValidationFailed
 from seatwise.core.events import EventType
+from seatwise.core.text import check_texts
 from seatwise.core.timerules import resolve_start, venue_zone
 from seatwise.services.auth import Principal
+from seatwise.services.claims import place_claims
 from seatwise.services.common import emit, utcnow
 from seatwise.services.ids import parse_id
 from seatwise.services.results import Block, block_of, to_json
@@ -46,6 +48,9 @@ class BlockRequest:
     start: str  # ISO instant with offset, or local YYYY-MM-DDTHH:MM
     end: str
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        check_texts([("reason", self.reason, True, False)])
 
 
 def create_block(db: Database, rid: str, request: BlockRequest, actor: Principal) -> Block:
@@ -79,7 +84,7 @@ def create_block(db: Database, rid: str, request: BlockRequest, actor: Principal
             raise BlockConflict(f"the block would overlap {names}", bookings=overlaps)
         block_id = str(uuid.uuid4())
         repo.insert_block(conn, rid, block_id, lo, hi, request.reason)
-        ledger.clear_expired_holds(conn, rid, lo, hi, now)
+        ledger.clear_expired_holds(conn, rid, lo, hi, now, table_ids)
         for piece_lo, piece_hi in _pieces(lo, hi):
             ledger.insert_allocations(conn, rid, table_ids, piece_lo, piece_hi, block_id=block_id)
         row = {"id": block_id, "start_at": lo, "end_at": hi, "reason": request.reason, "table_ids": table_ids}
@@ -95,8 +100,11 @@ def delete_block(db: Database, rid: str, block_id: str, actor: Principal) -> Non
     block_id = parse_id(block_id, "block")
 
     def use_case(conn: Conn) -> None:
-        if not repo.delete_block(conn, rid, block_id):
+        venue = venue_snapshot(conn, rid, for_write=True)
+        span = repo.delete_block(conn, rid, block_id)
+        if span is None:
             raise NotFound("no such block")
+        place_claims(conn, rid, venue, *span, utcnow(), actor)  # the freed tables go to claims first
         emit(conn, rid, EventType.BLOCK_DELETED, {"id": block_id, "actor": actor.label})
 
     db.run(rid, use_case)

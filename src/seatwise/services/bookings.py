@@ -1,5 +1,8 @@
 """Direct bookings (hold and confirm in one transaction) and reading bookings.
 
+In shadow mode (services.shadow) a booking enforcement would refuse for want of
+room is accepted unassigned and marked `overbooked`.
+
 A request with an Idempotency-Key is answered once: the same key and request give
 the same booking (created=False), the same key with another request is refused.
 The request's fingerprint is computed here, from the typed request, so every shell
@@ -13,16 +16,20 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
 
 from seatwise import telemetry
-from seatwise.core.errors import IdempotencyKeyReused, NotFound
+from seatwise.core.errors import IdempotencyKeyReused, NotFound, SeatwiseError
 from seatwise.core.events import EventType
-from seatwise.core.timerules import parse_local_date, resolve_start
+from seatwise.core.text import check_texts
+from seatwise.core.timerules import STAFF_BACKDATING, check_not_past, parse_local_date, resolve_start
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.common import NewBooking, booking_row, emit, reserve, utcnow, window_columns
 from seatwise.services.ids import parse_id
-from seatwise.services.results import Booking, Guest, booking_of, labels_of
+from seatwise.services.results import Booking, Guest, booking_of, guest_texts, labels_of
+from seatwise.services.shadow import shadow_reserve, shadows
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -40,6 +47,9 @@ class BookingRequest:
     allow_slack: bool = False  # waive the slack budget: staff only
     idempotency_key: str | None = None
 
+    def __post_init__(self) -> None:
+        check_texts(guest_texts(self.guest, self.notes))
+
     def fingerprint(self) -> str:
         """What an Idempotency-Key promises: the same request (the key itself aside)."""
         body = asdict(self)
@@ -55,6 +65,8 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
         authorize(actor, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
     key = request.idempotency_key
     fingerprint = request.fingerprint() if key is not None else None
+    # Channels book ahead; staff may record a booking that started up to 12 h ago.
+    backdating = STAFF_BACKDATING if actor.may(Permission.MANAGE_BOOKINGS) else timedelta(0)
 
     def use_case(conn: Conn) -> tuple[Booking, bool]:
         now = utcnow()
@@ -66,16 +78,32 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
                     raise IdempotencyKeyReused("this Idempotency-Key was used with another request body")
                 return booking_of(venue, earlier), False
         instant = resolve_start(venue, request.start)
-        window, table_ids = reserve(
-            conn,
-            rid,
-            venue,
-            request.party_size,
-            instant,
-            request.table_labels,
-            now,
-            allow_slack=request.allow_slack,
-        )
+        check_not_past(instant, now, backdating=backdating)
+        shadow: dict[str, Any] = {}
+        try:
+            window, table_ids = reserve(
+                conn,
+                rid,
+                venue,
+                request.party_size,
+                instant,
+                request.table_labels,
+                now,
+                allow_slack=request.allow_slack,
+            )
+        except SeatwiseError as refusal:
+            # A concurrent request with the same key may have committed while this one
+            # waited for the slot's lock (taking the last party or table): the key is
+            # read again under the lock, so the duplicate is a replay, not a refusal.
+            if key is not None and (earlier := repo.booking_by_idempotency_key(conn, rid, key)) is not None:
+                if earlier["request_hash"] != fingerprint:
+                    raise IdempotencyKeyReused("this Idempotency-Key was used with another request body") from None
+                return booking_of(venue, earlier), False
+            if not shadows(venue, refusal):
+                raise
+            window, counted = shadow_reserve(conn, rid, venue, request.party_size, instant, now)
+            table_ids = ()
+            shadow = {"overbooked": True, "would_refuse": refusal.code.value, "pacing_counted": counted}
         booking_id = str(uuid.uuid4())
         new = NewBooking(
             party_size=request.party_size,
@@ -86,7 +114,7 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
             idempotency_key=key,
             request_hash=fingerprint,
         )
-        row = booking_row(booking_id, new, window_columns(window), actor, now)
+        row = {**booking_row(booking_id, new, window_columns(window), actor, now), **shadow}
         repo.insert_booking(conn, rid, row, table_ids)
         ledger.insert_allocations(conn, rid, table_ids, window.block_start, window.block_end, booking_id=booking_id)
         # Built from what was written (no read back: the writes stay in one round trip).
@@ -97,6 +125,8 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
     booking, created = db.run(rid, use_case, pipeline=True)
     if created:
         telemetry.BOOKINGS_CREATED.labels("direct", actor.role).inc()
+        if booking.would_refuse is not None:
+            telemetry.SHADOW_REFUSALS.labels(booking.would_refuse).inc()
     return booking, created
 
 

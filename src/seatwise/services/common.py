@@ -15,6 +15,7 @@ from typing import Any
 from seatwise import telemetry
 from seatwise.core.assignment import Check, check_assignment
 from seatwise.core.availability import check_party, nearest_available
+from seatwise.core.claims import with_claims
 from seatwise.core.errors import (
     AdjacencyMismatch,
     CapacityExceeded,
@@ -148,7 +149,7 @@ def capacity_exceeded(
     conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str
 ) -> CapacityExceeded:
     """ "No room" with the nearest available times of that service date."""
-    day = ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now)
+    day, _ = with_claims(venue, ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now), now)
     return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, party, now))
 
 
@@ -175,7 +176,8 @@ def reserve(
     # lock when it was free. The server runs them in order.
     tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start)
     reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
-    held, day = ledger.try_lock_of(tried), ledger.ledger_of(reads)
+    # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
+    held, (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
     if held:
         # Gives back the slot's expired holds' covers and refreshes its limits; the
         # usage it returns is the one just read (expired holds already subtracted).
@@ -199,9 +201,9 @@ def reserve(
         )
         locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
         reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
-        usage, day = ledger.usage_of(locked), ledger.ledger_of(reads)
+        usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
     table_ids = _plan(conn, rid, venue, party, window, labels, day, usage, now, allow_slack=allow_slack)
-    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now)
+    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
     limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
     if limit:

@@ -5,6 +5,11 @@ it occupies nothing, whether or not the sweeper has run. Confirming is idempoten
 the same hold (or the same Idempotency-Key) always gives the same booking, even
 after the hold row is gone (`booking_confirmation_results`).
 
+A hold records the venue version it was planned on; a confirm after the venue or
+policy changed re-validates the held tables and window (core.drift) and answers 422
+POLICY_DRIFT with its reasons when they are no longer valid. An unchanged venue
+costs nothing extra (the version is on the restaurant row every writer reads).
+
 Each use case is one transaction (`Database.run`), retried on a concurrent
 writer's conflict. Locks follow the order of docs/architecture.md.
 """
@@ -14,13 +19,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from seatwise import telemetry
-from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, RateLimited, TableConflict
+from seatwise.core.drift import missing_tables, redrawn_window, table_drift
+from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, PolicyDrift, RateLimited
 from seatwise.core.events import EventType
 from seatwise.core.model import Venue
-from seatwise.core.timerules import resolve_start, venue_zone
+from seatwise.core.text import check_texts
+from seatwise.core.timerules import check_not_past, resolve_start, venue_zone
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Principal
 from seatwise.services.common import (
@@ -34,7 +42,7 @@ from seatwise.services.common import (
     window_columns,
 )
 from seatwise.services.ids import parse_id
-from seatwise.services.results import Booking, Guest, Hold, booking_of, hold_of
+from seatwise.services.results import Booking, Guest, Hold, booking_of, guest_texts, hold_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import guest as guest_store
@@ -60,6 +68,9 @@ class ConfirmRequest:
     notes: str | None = None
     idempotency_key: str | None = None
 
+    def __post_init__(self) -> None:
+        check_texts(guest_texts(self.guest, self.notes))
+
 
 def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) -> Hold:
     """Plan (or check the named tables) and reserve them until the policy's hold TTL.
@@ -80,6 +91,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
                 )
         venue = venue_snapshot(conn, rid, for_write=True)
         instant = resolve_start(venue, request.start)
+        check_not_past(instant, now)
         window, table_ids = reserve(conn, rid, venue, request.party_size, instant, request.table_labels, now)
         hold_id = str(uuid.uuid4())
         expires_at = now + timedelta(seconds=venue.policy.hold_ttl_seconds)
@@ -94,6 +106,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
                 "expires_at": expires_at,
                 "policy_version": policy_version(venue.policy),
                 "created_by_key": actor.key_id,
+                "venue_version": venue.version,
                 "client_address": address,
             },
         )
@@ -129,6 +142,7 @@ def release_hold(db: Database, rid: str, hold_id: str) -> None:
         venue = venue_snapshot(conn, rid)  # releasing only frees: no need to hold the venue still
         ledger.lock_slot(conn, rid, hold["slot_start"], pacing_of_slot(venue, hold["slot_start"]), utcnow())
         ledger.release_hold_pacing(conn, rid, hold_id)
+        ledger.lock_tables(conn, rid, hold["table_ids"])
         repo.delete_hold(conn, rid, hold_id)  # its allocations go with it
         emit(conn, rid, EventType.HOLD_RELEASED, {"id": hold_id})
 
@@ -171,27 +185,33 @@ def confirm_hold(
         if hold["expires_at"] <= now:
             expired_at = hold["expires_at"].astimezone(venue_zone(venue)).isoformat()
             raise HoldExpired(f"the hold expired at {expired_at}", expired_at=expired_at)
-        gone = [t for t in hold["table_ids"] if t not in venue.table_by_id or not venue.table_by_id[t].active]
-        if gone:  # the venue changed under the hold (holds do not block venue edits)
-            raise TableConflict(
-                "a held table was removed from the venue or taken out of use since the hold; hold again"
-            )
-        booking_id = str(uuid.uuid4())
         window = {
             k: hold[k] for k in ("start_at", "block_start", "end_at", "slot_start", "service_date", "service_name")
         }
+        version = hold["policy_version"]
+        if hold["venue_version"] != venue.version:  # the venue changed under the hold: re-validate
+            window = _revalidated(conn, rid, venue, hold, now)
+            version = policy_version(venue.policy)
+        booking_id = str(uuid.uuid4())
         new = NewBooking(
             party_size=hold["party_size"],
             guest=request.guest,
             notes=request.notes,
             allow_slack=False,
-            policy_version=hold["policy_version"],
+            policy_version=version,
             hold_id=hold_id,
         )
         repo.insert_booking(conn, rid, booking_row(booking_id, new, window, actor, now), hold["table_ids"])
-        moved = repo.transfer_hold_allocations(conn, rid, hold_id, booking_id)
-        if moved != len(hold["table_ids"]):  # a live hold keeps its rows; anything else is a bug
-            raise LookupError(f"hold {hold_id} had {moved} allocations for {len(hold['table_ids'])} tables")
+        ledger.lock_tables(conn, rid, hold["table_ids"])
+        if (window["block_start"], window["end_at"]) == (hold["block_start"], hold["end_at"]):
+            moved = repo.transfer_hold_allocations(conn, rid, hold_id, booking_id)
+            if moved != len(hold["table_ids"]):  # a live hold keeps its rows; anything else is a bug
+                raise LookupError(f"hold {hold_id} had {moved} allocations for {len(hold['table_ids'])} tables")
+        else:  # the redrawn window: the hold's rows go, the booking's come (the constraint decides)
+            repo.delete_hold_allocations(conn, rid, hold_id)
+            lo, hi = window["block_start"], window["end_at"]
+            ledger.clear_expired_holds(conn, rid, lo, hi, now)
+            ledger.insert_allocations(conn, rid, hold["table_ids"], lo, hi, booking_id=booking_id)
         repo.insert_confirmation(
             conn,
             rid,
@@ -199,8 +219,8 @@ def confirm_hold(
             hold_id=hold_id,
             key=key,
             table_ids=hold["table_ids"],
-            lo=hold["block_start"],
-            hi=hold["end_at"],
+            lo=window["block_start"],
+            hi=window["end_at"],
             actor=actor.label,
         )
         repo.delete_hold(conn, rid, hold_id)
@@ -213,3 +233,25 @@ def confirm_hold(
     if created:
         telemetry.BOOKINGS_CREATED.labels("hold", actor.role).inc()
     return booking, created
+
+
+def _revalidated(conn: Conn, rid: str, venue: Venue, hold: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The hold's window columns redrawn on the current venue and policy, or 422
+    POLICY_DRIFT with every reason the held tables and window are no longer valid.
+
+    The pacing slot stays the hold's: that is where its party is counted.
+    """
+    party, table_ids = hold["party_size"], hold["table_ids"]
+    window, drifts = redrawn_window(venue, party, hold["start_at"], hold["service_date"])
+    missing = missing_tables(venue, table_ids)
+    drifts += missing
+    if window is not None and not missing:
+        day = ledger.load_ledger(conn, rid, window.block_start, window.block_end, now)
+        drifts += table_drift(venue, party, table_ids, window, day, now, hold_id=hold["id"])
+    if drifts or window is None:
+        names = ", ".join(dict.fromkeys(d.reason for d in drifts))
+        raise PolicyDrift(
+            f"the venue or policy changed since the hold and it is no longer valid ({names}); hold again",
+            reasons=[{"reason": d.reason, "message": d.message} for d in drifts],
+        )
+    return {**window_columns(window), "slot_start": hold["slot_start"]}

@@ -24,6 +24,7 @@ from seatwise.core.planner import best_plan
 from seatwise.core.timerules import BookingWindow, booking_window, resolve_start
 from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Principal
+from seatwise.services.claims import place_claims
 from seatwise.services.common import (
     OCCUPYING,
     capacity_exceeded,
@@ -54,7 +55,7 @@ def _occupying(row: dict[str, Any], what: str) -> dict[str, Any]:
 def _move_allocations(
     conn: Conn, rid: str, booking_id: str, table_ids: Sequence[int], lo: datetime, hi: datetime, now: datetime
 ) -> None:
-    ledger.clear_expired_holds(conn, rid, lo, hi, now)
+    ledger.clear_expired_holds(conn, rid, lo, hi, now, table_ids, with_booking=booking_id)
     ledger.delete_allocations(conn, rid, booking_id=booking_id)
     ledger.insert_allocations(conn, rid, table_ids, lo, hi, booking_id=booking_id)
     repo.set_booking_tables(conn, rid, booking_id, table_ids)
@@ -101,6 +102,8 @@ def assign_tables(db: Database, rid: str, booking_id: str, request: AssignReques
         table_ids = sorted(venue.table_by_label[x].id for x in labels)
         _move_allocations(conn, rid, booking_id, table_ids, lo, hi, now)
         repo.set_allow_slack(conn, rid, booking_id, allow_slack)
+        if set(row["table_ids"]) - set(table_ids):  # tables given back: claims first
+            place_claims(conn, rid, venue, lo, hi, now, actor)
         booking = booking_of(venue, present(repo.get_booking(conn, rid, booking_id)))
         _assignment_changed(conn, rid, row, booking, actor)
         return booking
@@ -180,7 +183,8 @@ def reschedule(db: Database, rid: str, booking_id: str, request: RescheduleReque
                 raise refuse("no table can take this party at that time")
             table_ids = sorted(plan.table_ids)
         _move_allocations(conn, rid, booking_id, table_ids, window.block_start, window.block_end, now)
-        ledger.add_pacing(conn, rid, old_slot, -row["party_size"], -1)  # give back first: CHECKs hold throughout
+        if row["pacing_counted"]:  # give back first: CHECKs hold throughout
+            ledger.add_pacing(conn, rid, old_slot, -row["party_size"], -1)
         ledger.add_pacing(conn, rid, window.slot_start, new_party, 1)
         repo.reschedule(
             conn,
@@ -192,6 +196,8 @@ def reschedule(db: Database, rid: str, booking_id: str, request: RescheduleReque
                 "policy_version": policy_version(venue.policy),
             },
         )
+        if row["table_ids"]:  # the old block's tables are given back: claims first
+            place_claims(conn, rid, venue, row["block_start"], row["end_at"], now, actor)
         booking = booking_of(venue, present(repo.get_booking(conn, rid, booking_id)))
         emit(conn, rid, EventType.BOOKING_RESCHEDULED, {**to_json(booking), "actor": actor.label})
         if list(booking.tables) != list(row["labels"]):

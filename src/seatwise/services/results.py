@@ -25,8 +25,21 @@ class Guest:
     email: str | None = None
 
 
+def guest_texts(guest: Guest, notes: str | None) -> list[tuple[str, str | None, bool, bool]]:
+    """A guest's contact and the notes, as `core.text.check_texts` takes them."""
+    return [
+        ("guest.name", guest.name, False, True),
+        ("guest.phone", guest.phone, False, False),
+        ("guest.email", guest.email, False, False),
+        ("notes", notes, True, False),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Booking:
+    """A booking. `tables` is empty for an unassigned one; `overbooked` and
+    `would_refuse` mark a shadow booking (DESIGN §12); `external_ref` an imported one."""
+
     id: str
     status: str
     party_size: int
@@ -39,6 +52,9 @@ class Booking:
     channel: str | None
     allow_slack: bool
     created_at: datetime
+    overbooked: bool = False
+    would_refuse: str | None = None  # the refusal enforcement would have given
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +116,13 @@ class TimelineTable:
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
+    """Per table, what occupies it; `unassigned` is the lane of the live bookings that
+    have no table (their blocks, oldest claim first)."""
+
     date: date
     timezone: str
     tables: tuple[TimelineTable, ...]
+    unassigned: tuple[TimelineAllocation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +172,32 @@ class CreatedApiKey(ApiKey):
     key: str  # the secret, shown in this result only
 
 
+@dataclass(frozen=True, slots=True)
+class ImportedRow:
+    """What an import did with one row (`row` counts from 1, in file order).
+
+    `outcome`: placed (on its own tables), planned (by the planner), unassigned (kept
+    without tables; `reason` says why), invalid (not stored; `problem` says why). A row
+    whose `external_ref` was imported before is `replayed`: the earlier booking and
+    outcome are answered and nothing is written.
+    """
+
+    row: int
+    outcome: str
+    external_ref: str | None
+    booking_id: str | None = None
+    tables: tuple[str, ...] = ()
+    reason: str | None = None
+    problem: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    rows: tuple[ImportedRow, ...]
+    counts: dict[str, int]  # outcome -> rows, and "replayed"
+
+
 # --- building results from rows -------------------------------------------------------
 
 
@@ -177,6 +223,9 @@ def booking_of(venue: Venue, row: dict[str, Any]) -> Booking:
         channel=row["channel"],
         allow_slack=row["allow_slack"],
         created_at=row["created_at"].astimezone(zone),
+        overbooked=row.get("overbooked", False),
+        would_refuse=row.get("would_refuse"),
+        external_ref=row.get("external_ref"),
     )
 
 

@@ -1,7 +1,8 @@
 """The booking status machine: seat, complete, no-show, cancel.
 
 Cancel and no-show give the tables and the pacing back at once; complete gives the
-tables back (the party has left) and keeps its covers counted (it did start).
+tables back (the party has left) and keeps its covers counted (it did start). Tables
+given back go first to the unassigned bookings of that span (services.claims).
 Transitions are not gated by the clock; an illegal one is 409.
 """
 
@@ -15,6 +16,7 @@ from seatwise.core.errors import IllegalTransition
 from seatwise.core.events import EventType
 from seatwise.core.model import Pacing
 from seatwise.services.auth import Principal, authorize_booking_action
+from seatwise.services.claims import place_claims
 from seatwise.services.common import OCCUPYING, emit, lock_booking, pacing_of_slot, utcnow
 from seatwise.services.ids import parse_id
 from seatwise.services.results import Booking, booking_of
@@ -80,12 +82,14 @@ def transition(db: Database, rid: str, booking_id: str, action: Action, actor: P
             raise IllegalTransition(
                 f"a {status} booking cannot be {action.value}", booking_status=status, action=action
             )
-        if new in ("cancelled", "no_show"):
-            ledger.archive_allocations(conn, rid, booking_id=booking_id)
+        freed = 0
+        if new in ("cancelled", "no_show", "completed"):
+            freed = ledger.archive_allocations(conn, rid, booking_id=booking_id)
+        if new in ("cancelled", "no_show") and row["pacing_counted"]:
             ledger.add_pacing(conn, rid, row["slot_start"], -row["party_size"], -1)
-        elif new == "completed":
-            ledger.archive_allocations(conn, rid, booking_id=booking_id)
         repo.set_status(conn, rid, booking_id, new)
+        if freed:  # unassigned bookings of that span take the tables first
+            place_claims(conn, rid, venue, row["block_start"], row["end_at"], utcnow(), actor)
         booking = booking_of(venue, {**row, "status": new})  # only the status changed
         emit(conn, rid, EVENT_OF_STATUS[new], booking)
         return booking

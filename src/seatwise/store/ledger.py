@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.rows import tuple_row
 
-from seatwise.core.model import Busy, DayLedger, Pacing, PacingUsage
+from seatwise.core.model import Busy, Claim, DayLedger, Pacing, PacingUsage
 
 Conn = psycopg.Connection[dict[str, Any]]
 Cursor = psycopg.Cursor[dict[str, Any]]
@@ -28,14 +28,22 @@ Cursor = psycopg.Cursor[dict[str, Any]]
 # only needs allocations starting up to this long before the day.
 LONGEST_BLOCK = timedelta(hours=24)
 
+# Allocations, then (same statement, through the partial index `bookings_unassigned`)
+# the claims of unassigned bookings over the same span: rows without a table.
 ALLOCATIONS_SQL = """
 SELECT table_id, lower(during) AS lo, upper(during) AS hi, expires_at,
        coalesce(booking_id, hold_id, block_id)::text AS ref,
        CASE WHEN booking_id IS NOT NULL THEN 'booking'
-            WHEN hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind
+            WHEN hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind,
+       NULL::integer AS party_size, NULL::timestamptz AS created_at
 FROM allocations
 WHERE restaurant_id = %(rid)s AND lower(during) >= %(from)s AND lower(during) < %(hi)s
-  AND upper(during) > %(lo)s"""
+  AND upper(during) > %(lo)s
+UNION ALL
+SELECT NULL, block_start, end_at, NULL, id::text, 'unassigned', party_size, created_at
+FROM bookings
+WHERE restaurant_id = %(rid)s AND unassigned AND status IN ('pending', 'confirmed', 'seated')
+  AND block_start >= %(from)s AND block_start < %(hi)s AND end_at > %(lo)s"""
 
 # Usage that counts from `now`: expired holds whose covers were not given back yet
 # are subtracted.
@@ -103,10 +111,54 @@ def queue_ledger(
 def ledger_of(cursors: tuple[psycopg.Cursor[tuple[Any, ...]], Cursor]) -> DayLedger:
     allocations, pacing = cursors
     busy: dict[int, list[Busy]] = defaultdict(list)
-    for table_id, lo, hi, expires_at, ref, kind in allocations.fetchall():
-        busy[table_id].append(Busy(lo, hi, kind, ref, expires_at))
+    claims: list[Claim] = []
+    for table_id, lo, hi, expires_at, ref, kind, party_size, created_at in allocations.fetchall():
+        if table_id is None:
+            claims.append(Claim(ref, party_size, lo, hi, created_at))
+        else:
+            busy[table_id].append(Busy(lo, hi, kind, ref, expires_at))
     usage = {r["slot_start"]: PacingUsage(r["covers"], r["parties"]) for r in pacing.fetchall()}
-    return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=usage)
+    return DayLedger(busy={k: tuple(v) for k, v in busy.items()}, pacing=usage, claims=tuple(claims))
+
+
+# A business date's timeline: bookings and holds of that service date (DESIGN §3: a
+# service belongs to the date it started on, after midnight included), and blocks
+# overlapping the local calendar day.
+TIMELINE_SQL = """
+SELECT a.table_id, lower(a.during) AS lo, upper(a.during) AS hi, a.expires_at,
+       coalesce(a.booking_id, a.hold_id, a.block_id)::text AS ref,
+       CASE WHEN a.booking_id IS NOT NULL THEN 'booking'
+            WHEN a.hold_id IS NOT NULL THEN 'hold' ELSE 'block' END AS kind
+FROM allocations a
+LEFT JOIN bookings b ON b.restaurant_id = a.restaurant_id AND b.id = a.booking_id
+LEFT JOIN holds h ON h.restaurant_id = a.restaurant_id AND h.id = a.hold_id
+WHERE a.restaurant_id = %(rid)s AND lower(a.during) >= %(from)s AND lower(a.during) < %(hi)s
+  AND upper(a.during) > %(lo)s
+  AND CASE WHEN a.booking_id IS NOT NULL THEN b.service_date = %(day)s
+           WHEN a.hold_id IS NOT NULL THEN h.service_date = %(day)s
+           ELSE upper(a.during) > %(day_lo)s AND lower(a.during) < %(day_hi)s END"""
+
+
+def timeline_busy(
+    conn: Conn, rid: str, day: date, span: tuple[datetime, datetime], calendar_day: tuple[datetime, datetime]
+) -> dict[int, tuple[Busy, ...]]:
+    """Per table, what the timeline of business date `day` shows: its bookings and
+    holds (by service date, within `span`) and the blocks of its calendar day."""
+    lo, hi = min(span[0], calendar_day[0]), max(span[1], calendar_day[1])
+    args = {
+        "rid": rid,
+        "from": lo - LONGEST_BLOCK,
+        "lo": lo,
+        "hi": hi,
+        "day": day,
+        "day_lo": calendar_day[0],
+        "day_hi": calendar_day[1],
+    }
+    busy: dict[int, list[Busy]] = defaultdict(list)
+    for row in conn.cursor(row_factory=tuple_row).execute(TIMELINE_SQL, args):
+        table_id, b_lo, b_hi, expires_at, ref, kind = row
+        busy[table_id].append(Busy(b_lo, b_hi, kind, ref, expires_at))
+    return {k: tuple(v) for k, v in busy.items()}
 
 
 def load_ledger(conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime) -> DayLedger:
@@ -166,18 +218,80 @@ def release_hold_pacing(conn: Conn, rid: str, hold_id: str) -> None:
     )
 
 
-def clear_expired_holds(conn: Conn, rid: str, block_start: datetime, block_end: datetime, now: datetime) -> None:
-    """Delete expired holds' allocations overlapping a wanted block.
+# Table locks: one transaction-level advisory lock per (restaurant, table), taken in
+# ascending table order before a writer changes any allocation row of the table. Two
+# writers inserting overlapping rows on one table would otherwise both insert, both
+# find the other's uncommitted row in the exclusion check and wait on each other (a
+# deadlock PostgreSQL breaks by killing one); with the lock, the second waits for the
+# first to commit and then meets a plain exclusion violation (re-planned).
+LOCK_TABLES_SQL = """
+SELECT count(pg_advisory_xact_lock(hashtextextended(%(rid)s::text || ':' || t, 0))) AS locked
+FROM (SELECT DISTINCT t FROM unnest(%(tables)s::bigint[]) AS t ORDER BY t) ordered"""
+
+LOCK_BOOKING_TABLES_SQL = """
+SELECT count(pg_advisory_xact_lock(hashtextextended(%(rid)s::text || ':' || t, 0))) AS locked
+FROM (SELECT DISTINCT t FROM (
+          SELECT unnest(%(tables)s::bigint[]) AS t
+          UNION SELECT table_id FROM allocations
+          WHERE restaurant_id = %(rid)s::uuid AND booking_id = %(booking)s::uuid) u
+      ORDER BY t) ordered"""
+
+
+def lock_tables(conn: Conn, rid: str, table_ids: Iterable[int], *, with_booking: str | None = None) -> None:
+    """Take the table locks of `table_ids` (and of the tables `with_booking` holds now),
+    ascending. Held to the end of the transaction. The lock order of every writer:
+    slot pacing rows (ascending), then table locks (ascending), then allocation rows."""
+    tables = sorted(set(table_ids))
+    if with_booking is None:
+        conn.execute(LOCK_TABLES_SQL, {"rid": rid, "tables": tables})
+    else:
+        conn.execute(LOCK_BOOKING_TABLES_SQL, {"rid": rid, "tables": tables, "booking": with_booking})
+
+
+# The tables of expired holds' rows in a block: clearing them changes their rows.
+LOCK_EXPIRED_TABLES_SQL = """
+SELECT count(pg_advisory_xact_lock(hashtextextended(%(rid)s::text || ':' || t, 0))) AS locked
+FROM (SELECT DISTINCT t FROM (
+          SELECT unnest(%(tables)s::bigint[]) AS t
+          UNION SELECT table_id FROM allocations
+          WHERE restaurant_id = %(rid)s::uuid AND booking_id = %(booking)s::uuid
+          UNION SELECT table_id FROM allocations
+          WHERE restaurant_id = %(rid)s::uuid AND hold_id IS NOT NULL AND expires_at <= %(now)s
+            AND during && tstzrange(%(lo)s, %(hi)s, '[)')) u
+      ORDER BY t) ordered"""
+
+
+def clear_expired_holds(
+    conn: Conn,
+    rid: str,
+    block_start: datetime,
+    block_end: datetime,
+    now: datetime,
+    table_ids: Iterable[int],
+    *,
+    with_booking: str | None = None,
+) -> None:
+    """Lock `table_ids`, the tables `with_booking` holds and those of expired holds'
+    rows overlapping a wanted block (see `lock_tables`), then delete those rows.
 
     An expired hold occupies nothing; its rows are removed here, in the writer's
     transaction, so no sweeper is needed for correctness. The hold row stays (its
     pacing is given back by whoever next locks its slot, or by the sweeper).
     """
+    args = {
+        "rid": rid,
+        "tables": sorted(set(table_ids)),
+        "booking": with_booking,
+        "now": now,
+        "lo": block_start,
+        "hi": block_end,
+    }
+    conn.execute(LOCK_EXPIRED_TABLES_SQL, args)
     conn.execute(
         """DELETE FROM allocations
-           WHERE restaurant_id = %s AND hold_id IS NOT NULL AND expires_at <= %s
-             AND during && tstzrange(%s, %s, '[)')""",
-        [rid, now, block_start, block_end],
+           WHERE restaurant_id = %(rid)s AND hold_id IS NOT NULL AND expires_at <= %(now)s
+             AND during && tstzrange(%(lo)s, %(hi)s, '[)')""",
+        args,
     )
 
 
@@ -205,8 +319,27 @@ def insert_allocations(
         )
 
 
+def insert_allocation_rows(conn: Conn, rid: str, rows: Iterable[tuple[int, datetime, datetime, str]]) -> None:
+    """Occupy many tables for many bookings, `(table_id, lo, hi, booking_id)` each, in
+    ascending table order (one statement over arrays: an import).
+
+    Raises `ExclusionViolation` when any overlaps a row of the ledger.
+    """
+    ordered = sorted(rows, key=lambda r: (r[0], r[1]))
+    conn.execute(
+        """INSERT INTO allocations (restaurant_id, table_id, during, booking_id)
+           SELECT %s, t, tstzrange(lo, hi, '[)'), b
+           FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::uuid[]) WITH ORDINALITY
+                AS r(t, lo, hi, b, n)
+           ORDER BY n""",
+        [rid, *([r[i] for r in ordered] for i in range(4))],
+    )
+
+
 def archive_allocations(conn: Conn, rid: str, *, booking_id: str) -> int:
-    """Move a booking's allocations to the archive (its tables are free at once)."""
+    """Move a booking's allocations to the archive (its tables are free at once),
+    under its tables' locks (an inserter may be waiting on these rows)."""
+    lock_tables(conn, rid, (), with_booking=booking_id)
     cur = conn.execute(
         """WITH gone AS (DELETE FROM allocations WHERE restaurant_id = %s AND booking_id = %s RETURNING *)
            INSERT INTO allocations_archive (restaurant_id, id, table_id, during, booking_id, hold_id,

@@ -1,5 +1,5 @@
 """HTTP routes, one module per resource."""
 
-from seatwise.api.routes import blocks, bookings, health, restaurants, webhooks
+from seatwise.api.routes import blocks, bookings, health, imports, restaurants, webhooks
 
-ROUTERS = (health.router, restaurants.router, bookings.router, blocks.router, webhooks.router)
+ROUTERS = (health.router, restaurants.router, bookings.router, blocks.router, webhooks.router, imports.router)

@@ -20,7 +20,7 @@ Label = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class BlockIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as written: "2" and true are not 2 or 1
 
     table_labels: list[Label] = Field(min_length=1, max_length=200, examples=[["T3"]])
     start: str = Field(

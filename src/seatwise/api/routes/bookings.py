@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
 from seatwise.api.models import AvailabilityOut, BookingOut, HoldOut, TimelineOut
@@ -23,7 +23,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as written: "2" and true are not 2 or 1
 
 
 class GuestIn(Strict):
@@ -67,6 +67,14 @@ class BookingPatch(Strict):
     party_size: int | None = Field(default=None, ge=1, le=1000, examples=[3])
 
 
+def digits_only(value: object) -> object:
+    """A query integer is plain decimal digits: Python's int() would also take
+    `1_0`, ` 2` or `+2`."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
 def _guest(g: GuestIn) -> Guest:
     return Guest(g.name, g.phone, str(g.email) if g.email else None)
 
@@ -80,7 +88,7 @@ async def get_availability(
     rt: RuntimeDep,
     rid: RestaurantId,
     date: DateQuery,
-    party_size: Annotated[int, Query(ge=1, le=1000, examples=[2])],
+    party_size: Annotated[int, BeforeValidator(digits_only), Query(ge=1, le=1000, examples=[2])],
     time: Annotated[str | None, Query(min_length=1, max_length=5, description="HH:MM", examples=["19:00"])] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
@@ -137,7 +145,8 @@ def create_booking(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Book directly (hold and confirm in one step); same key and body answer 200."""
+    """Book directly (hold and confirm in one step); same key and body answer 200. In shadow
+    mode a refusal is accepted unassigned, `overbooked`, with the code in `would_refuse`."""
     authorize(who, rid, Permission.CREATE_BOOKING)
     request = bookings.BookingRequest(
         party_size=body.party_size,

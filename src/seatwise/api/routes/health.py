@@ -1,36 +1,57 @@
+"""Liveness, readiness and metrics: no key needed.
+
+`/healthz` and `/metrics` run on the event loop: `/healthz` touches no database, and
+`/metrics` waits at most `BACKLOG_WAIT` for its one database read, so no number of
+database-bound requests holding the worker threads can hang them.
+"""
+
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Response
 
 from seatwise.api import metrics
 from seatwise.api.deps import RuntimeDep
+from seatwise.api.problems import problems
 from seatwise.services import jobs
 
 _log = logging.getLogger(__name__)
+BACKLOG_WAIT = 0.5  # seconds /metrics waits for the jobs' backlog (a database read)
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", operation_id="getHealth")
-def healthz(rt: RuntimeDep) -> dict[str, Any]:
-    with rt.db.pool.connection() as conn:
-        conn.execute("SELECT 1")
+@router.head("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, Any]:
+    """Liveness: the process answers. It does not ask the database (see `/readyz`)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", operation_id="getReadiness", responses=problems(503))
+def readyz(rt: RuntimeDep) -> dict[str, Any]:
+    """Readiness: 503 `DATABASE_UNAVAILABLE` while the database is unreachable."""
+    rt.db.ping()
     return {"status": "ok", "database": "ok"}
 
 
 @router.get(
     "/metrics", operation_id="getMetrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
 )
-def prometheus_metrics(rt: RuntimeDep) -> Response:
+async def prometheus_metrics(rt: RuntimeDep) -> Response:
     """Prometheus exposition of this process's counters and the jobs' backlog (no key
-    needed; the backlog is left out while the database is unreachable)."""
-    try:
-        backlog = jobs.backlog(rt.db)
-    except Exception:  # the database is down: still answer with this process's counters
-        _log.warning("the jobs' backlog is not available for /metrics", exc_info=True)
-        backlog = None
+    needed). The counters never wait: the backlog (a database read in a worker
+    thread) is left out when it takes longer than `BACKLOG_WAIT` (the database is
+    unreachable, or every worker thread is busy)."""
+    backlog = None
+    if not rt.db.reach.down:
+        with anyio.move_on_after(BACKLOG_WAIT):
+            try:
+                backlog = await anyio.to_thread.run_sync(jobs.backlog, rt.db, abandon_on_cancel=True)
+            except Exception:  # the database is down: still answer with this process's counters
+                _log.warning("the jobs' backlog is not available for /metrics", exc_info=True)
     body, content_type = metrics.render(backlog)
     return Response(body, media_type=content_type)

@@ -5,7 +5,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
-from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
+from seatwise.api.deps import NoStore, PrincipalDep, RestaurantId, RuntimeDep
 from seatwise.api.models import ApiKeyCreated, ApiKeyOut, RestaurantCreated, RestaurantOut
 from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.api.venue_schema import VenueDocument
@@ -19,12 +19,14 @@ VenueDocumentBody = Body(..., description="a venue document (schema VenueDocumen
 
 
 class ApiKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as written: "2" and true are not 2 or 1
 
     role: Literal["staff", "channel"]
 
 
-@router.post("", status_code=201, response_model=RestaurantCreated, operation_id="createRestaurant")
+@router.post(
+    "", status_code=201, response_model=RestaurantCreated, operation_id="createRestaurant", dependencies=[NoStore]
+)
 def create_restaurant(rt: RuntimeDep, who: PrincipalDep, document: dict[str, Any] = VenueDocumentBody) -> Any:
     """Create a restaurant from a venue document (admin key)."""
     require_admin(who)
@@ -54,7 +56,13 @@ def replace_venue(
     return to_json(restaurants.replace_venue(rt.db, rid, document))
 
 
-@router.post("/{rid}/api-keys", status_code=201, response_model=ApiKeyCreated, operation_id="createApiKey")
+@router.post(
+    "/{rid}/api-keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    operation_id="createApiKey",
+    dependencies=[NoStore],
+)
 def create_api_key(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: ApiKeyIn) -> Any:
     """A new key; its secret is in this answer only."""
     authorize(who, rid, Permission.MANAGE_KEYS)

@@ -1,9 +1,9 @@
 """A per-restaurant ledger version, and one-statement read probe.
 
 `ledger_versions.version` is bumped by every transaction that changes a restaurant's
-allocations or pacing usage, in that transaction: the triggers are deferred constraint
-triggers, so the bump runs at commit, after every other lock the writer takes (the
-version row is the last lock of docs/architecture.md's lock order, held only while
+allocations, pacing usage or bookings (an unassigned booking's claim is read from it),
+in that transaction: the triggers are deferred constraint triggers, so the bump runs
+at commit, after every other lock the writer takes (the version row is the last lock of docs/architecture.md's lock order, held only while
 the writer commits). A transaction bumps it once however many rows it changes
 (`bumped_by` remembers the transaction). An update that changes nothing (a slot lock
 refreshing equal limits) does not bump.
@@ -18,14 +18,14 @@ ledger versions in one self-contained statement (it sets the tenant itself, like
 refused at once. With a NULL hash (the platform admin key) only the versions are read.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0010"
-down_revision = "0005"  # main's head when this branch merged it
+down_revision = "0008"  # main's head when this branch merged it
 branch_labels = None
 depends_on = None
 
@@ -80,6 +80,12 @@ def upgrade() -> None:
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
             EXECUTE FUNCTION seatwise_bump_ledger_version();
 
+        CREATE CONSTRAINT TRIGGER ledger_version_rows AFTER INSERT OR DELETE ON bookings
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION seatwise_bump_ledger_version();
+        CREATE CONSTRAINT TRIGGER ledger_version_changes AFTER UPDATE ON bookings
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+            EXECUTE FUNCTION seatwise_bump_ledger_version();
+
         CREATE FUNCTION seatwise_read_probe(p_restaurant uuid, p_hash text)
             RETURNS TABLE (key_found boolean, key_id uuid, role text, revoked_at timestamptz,
                            venue_version integer, ledger_version bigint)
@@ -109,6 +115,8 @@ def downgrade() -> None:
         DROP TRIGGER IF EXISTS ledger_version_changes ON allocations;
         DROP TRIGGER IF EXISTS ledger_version_rows ON pacing_usage;
         DROP TRIGGER IF EXISTS ledger_version_changes ON pacing_usage;
+        DROP TRIGGER IF EXISTS ledger_version_rows ON bookings;
+        DROP TRIGGER IF EXISTS ledger_version_changes ON bookings;
         DROP FUNCTION IF EXISTS seatwise_bump_ledger_version();
         DROP TABLE IF EXISTS ledger_versions;
         """
