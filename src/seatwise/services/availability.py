@@ -179,8 +179,6 @@ def timeline(db: Database, rid: str, day_text: str) -> Timeline:
         lo = datetime.combine(day, datetime.min.time(), zone)
         hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
         busy = ledger.timeline_busy(conn, rid, day, day_span(venue, day), (lo, hi))
-        # The unassigned bookings' claims (main's merge left `day_ledger` unread here).
-        day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     tables = []
     for table in sorted(venue.tables, key=lambda t: natural_key(t.label)):
         rows = sorted((b for b in busy.get(table.id, ()) if b.live(now)), key=lambda b: (b.start, b.ref))

@@ -1,12 +1,13 @@
 """A per-restaurant ledger version, and one-statement read probe.
 
 `ledger_versions.version` is bumped by every transaction that changes a restaurant's
-allocations, pacing usage or bookings (an unassigned booking's claim is read from it),
-in that transaction: the triggers are deferred constraint triggers, so the bump runs
-at commit, after every other lock the writer takes (the version row is the last lock of docs/architecture.md's lock order, held only while
-the writer commits). A transaction bumps it once however many rows it changes
-(`bumped_by` remembers the transaction). An update that changes nothing (a slot lock
-refreshing equal limits) does not bump.
+allocations, pacing usage or bookings (an unassigned booking's claim is read from
+it), in that transaction: the triggers are deferred constraint triggers, so the bump
+runs at commit, after every other lock the writer takes (the version row is the last
+lock of docs/architecture.md's lock order, held only while the writer commits). A
+transaction bumps it once however many rows it changes (`bumped_by` remembers the
+transaction). An update that changes nothing (a slot lock refreshing equal limits)
+does not bump.
 
 A reader that saw version V before reading the ledger may keep what it computed
 under V: any later write has a greater version, visible to every process as soon as
