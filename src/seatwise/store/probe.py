@@ -15,7 +15,21 @@ from datetime import datetime
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
+from seatwise.core.errors import DatabaseUnavailable
 from seatwise.store.keys import key_hash
+
+# A probe that cannot get an answer within this long is a 503 (DATABASE_UNAVAILABLE),
+# as a synchronous use case's connection checkout is (store.db).
+PROBE_WAIT = 5.0
+# What the server being down, restarting or unreachable looks like from asyncpg.
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
 
 PROBE_SQL = (
     "SELECT key_found, key_id::text AS key_id, role, revoked_at, venue_version, ledger_version"
@@ -61,8 +75,12 @@ class AsyncReads:
 
     async def probe(self, rid: str, key: str | None) -> Probe:
         """Versions of `rid` and, unless `key` is None, that key's row under `rid`."""
-        pool = await self._open()
-        row = await pool.fetchrow(PROBE_SQL, uuid.UUID(rid), key_hash(key) if key is not None else None)
+        try:
+            async with asyncio.timeout(PROBE_WAIT):
+                pool = await self._open()
+                row = await pool.fetchrow(PROBE_SQL, uuid.UUID(rid), key_hash(key) if key is not None else None)
+        except _UNREACHABLE as exc:
+            raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
         if row is None:  # the function always returns one row
             raise LookupError("read probe returned no row")
         return Probe(**dict(row.items()))
