@@ -317,5 +317,22 @@ def jobs_relay_outbox(
         rt.close()
 
 
+@app.command("audit")
+def audit_command() -> None:
+    """Audit every restaurant's ledger; exit 1 when anything is found (it must never be)."""
+    from seatwise.jobs import passes
+
+    rt = _job_runtime()
+    try:
+        report = passes.ledger_audit(rt)
+    finally:
+        rt.close()
+    for finding in report.findings:
+        typer.echo(f"{finding.kind}\t{finding.restaurant_id}\t{finding.detail}")
+    typer.echo(json.dumps({"at": report.at.isoformat(), "findings": report.counts}))
+    if not report.clean:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from seatwise.jobs import metrics
 from seatwise.runtime import Runtime
-from seatwise.services import jobs
+from seatwise.services import audit, jobs
 from seatwise.services.common import utcnow
 from seatwise.services.webhooks import Relay, RelayPass
 
@@ -33,6 +33,10 @@ def archive_allocations(
 
 def prune_records(rt: Runtime) -> jobs.PruneResult:
     return metrics.counted("prune_records", lambda: jobs.prune_records(rt.jobs_db, utcnow()))
+
+
+def ledger_audit(rt: Runtime) -> audit.AuditReport:
+    return metrics.counted("ledger_audit", lambda: audit.run_audit(rt.jobs_db, utcnow()))
 
 
 def relay_pass(relay: Relay) -> RelayPass:

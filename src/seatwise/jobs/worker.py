@@ -22,7 +22,7 @@ from procrastinate import App, PsycopgConnector
 
 from seatwise.config import Settings
 from seatwise.jobs import metrics
-from seatwise.jobs.passes import archive_allocations, prune_records, relay_pass, sweep_holds
+from seatwise.jobs.passes import archive_allocations, ledger_audit, prune_records, relay_pass, sweep_holds
 from seatwise.runtime import Runtime
 from seatwise.services.webhooks import Relay
 
@@ -30,6 +30,7 @@ _log = logging.getLogger(__name__)
 
 ARCHIVAL_CRON = "17 3 * * *"  # daily, at a quiet hour (UTC)
 RETENTION_CRON = "47 3 * * *"
+AUDIT_CRON = "*/5 * * * *"  # the ledger audit: every 5 minutes (SeatwiseAuditNotRunning fires after 30)
 
 
 def interval_cron(seconds: int) -> str:
@@ -67,6 +68,13 @@ def build_app(rt: Runtime) -> App:
     @app.task(name="seatwise.prune_records", queue="maintenance")
     def prune_task(timestamp: int) -> None:  # noqa: ARG001 - procrastinate passes the tick
         prune_records(rt)
+
+    @app.periodic(cron=AUDIT_CRON)
+    @app.task(name="seatwise.ledger_audit", queue="maintenance")
+    def audit_task(timestamp: int) -> None:  # noqa: ARG001 - procrastinate passes the tick
+        report = ledger_audit(rt)
+        if not report.clean:
+            _log.error("ledger audit findings", extra={"findings": report.counts})
 
     return app
 

@@ -178,7 +178,9 @@ def timeline(db: Database, rid: str, day_text: str) -> Timeline:
         zone = venue_zone(venue)
         lo = datetime.combine(day, datetime.min.time(), zone)
         hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
-        busy = ledger.timeline_busy(conn, rid, day, day_span(venue, day), (lo, hi))
+        span = day_span(venue, day)
+        busy = ledger.timeline_busy(conn, rid, day, span, (lo, hi))
+        claims = ledger.load_ledger(conn, rid, *span, now).claims  # the unassigned lane of the business date
     tables = []
     for table in sorted(venue.tables, key=lambda t: natural_key(t.label)):
         rows = sorted((b for b in busy.get(table.id, ()) if b.live(now)), key=lambda b: (b.start, b.ref))
@@ -188,7 +190,7 @@ def timeline(db: Database, rid: str, day_text: str) -> Timeline:
         tables.append(TimelineTable(table.label, table.zone, table.seats, allocations))
     unassigned = tuple(
         TimelineAllocation("booking", c.booking_id, c.start.astimezone(zone), c.end.astimezone(zone))
-        for c in oldest_first(day_ledger.claims)
-        if c.start < hi and c.end > lo
+        for c in oldest_first(claims)
+        if c.start < span[1] and c.end > span[0]
     )
     return Timeline(day, venue.timezone, tuple(tables), unassigned)

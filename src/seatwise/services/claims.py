@@ -53,7 +53,7 @@ def place_claims(
         claim = p.claim
         if still.get(claim.booking_id) != (claim.start, claim.end):
             continue  # changed since read: its new state is its writer's business
-        ledger.clear_expired_holds(conn, rid, claim.start, claim.end, now)
+        ledger.clear_expired_holds(conn, rid, claim.start, claim.end, now, p.plan.table_ids)
         ledger.insert_allocations(conn, rid, p.plan.table_ids, claim.start, claim.end, booking_id=claim.booking_id)
         repo.set_booking_tables(conn, rid, claim.booking_id, p.plan.table_ids)
         emit(

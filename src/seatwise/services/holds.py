@@ -210,7 +210,7 @@ def confirm_hold(
         else:  # the redrawn window: the hold's rows go, the booking's come (the constraint decides)
             repo.delete_hold_allocations(conn, rid, hold_id)
             lo, hi = window["block_start"], window["end_at"]
-            ledger.clear_expired_holds(conn, rid, lo, hi, now)
+            ledger.clear_expired_holds(conn, rid, lo, hi, now, hold["table_ids"])
             ledger.insert_allocations(conn, rid, hold["table_ids"], lo, hi, booking_id=booking_id)
         repo.insert_confirmation(
             conn,

@@ -233,7 +233,8 @@ def _store(
             if pacing_allows(r.window.service.pacing, usage[slot], r.party_size):
                 usage[slot] = PacingUsage(usage[slot].covers + r.party_size, usage[slot].parties + 1)
                 counted.add(r.position)
-        ledger.clear_expired_holds(conn, rid, lo, hi, now)
+        # An import may place rows on any table: lock them all (ascending), as one batch.
+        ledger.clear_expired_holds(conn, rid, lo, hi, now, [t.id for t in venue.tables])
     version = policy_version(venue.policy)
     written: list[tuple[dict[str, Any], tuple[int, ...]]] = []
     allocations: list[tuple[int, datetime, datetime, str]] = []
