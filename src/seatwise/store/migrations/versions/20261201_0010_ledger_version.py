@@ -19,14 +19,14 @@ ledger versions in one self-contained statement (it sets the tenant itself, like
 refused at once. With a NULL hash (the platform admin key) only the versions are read.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"  # main's head when this branch merged it
+down_revision = "0009"  # main's head when this branch merged it
 branch_labels = None
 depends_on = None
 
