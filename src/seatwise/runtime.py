@@ -7,7 +7,7 @@ import os
 import secrets
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -19,6 +19,7 @@ from seatwise.services.sealing import SecretBox
 from seatwise.services.webhooks import RelayConfig
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
+from seatwise.store.probe import AsyncReads
 
 
 @dataclass
@@ -27,6 +28,11 @@ class Runtime:
     server: server.Server
     db: Database
     admin_key: str
+    # The event loop's pool for read probes (opened on first use, inside the loop).
+    reads: AsyncReads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = AsyncReads(self.db.url)
 
     def close(self) -> None:
         self.db.close()

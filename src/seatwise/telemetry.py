@@ -7,7 +7,7 @@ and the job worker each expose theirs); Prometheus sums them. Labels are bounded
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 REGISTRY = CollectorRegistry()
 
@@ -54,3 +54,10 @@ AUDIT_FINDINGS = Gauge(
 AUDIT_LAST_RUN = Gauge(
     "seatwise_audit_last_run_timestamp_seconds", "When the last ledger audit finished", registry=REGISTRY
 )
+AVAILABILITY_ANSWERS = Counter(
+    "seatwise_availability_answers_total",
+    "Availability answers, by source: cache (versions unchanged) or computed",
+    ["source"],
+    registry=REGISTRY,
+)
+WORKER = Info("seatwise_worker", "The worker process this scrape came from", registry=REGISTRY)

@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
 import psycopg
 import pytest
 
+from seatwise.services import availability as reads
 from seatwise.services import snapshot
 from tests.conftest import DAY, client_for, load_example, small_venue
 
@@ -31,6 +33,14 @@ class StatementCounter:
 
         return counted
 
+    def wrap_async(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.count += 1
+            return await original(*args, **kwargs)
+
+        return counted
+
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
@@ -38,6 +48,9 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
     # Connection.execute goes through Cursor.execute: count at the cursor only.
     for name in ("execute", "executemany"):
         monkeypatch.setattr(psycopg.Cursor, name, counter.wrap(getattr(psycopg.Cursor, name)))
+    # The read probe runs on the event loop, over asyncpg (store.probe).
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        monkeypatch.setattr(asyncpg.Connection, name, counter.wrap_async(getattr(asyncpg.Connection, name)))
     return counter
 
 
@@ -70,9 +83,18 @@ def test_availability_statements_do_not_grow_with_venue_or_ledger(
                         },
                     )
             queries = [{"date": DAY, "party_size": p, **t} for p in (2, 6, 10) for t in ({}, {"time": "19:00"})]
-            counts[name] = [_count(statements, lambda c=c, url=url, q=q: c.get(url, params=q)) for q in queries]
+            counts[name] = []
+            for q in queries:
+                reads.answers.clear()  # the computing path, not a cached answer
+                counts[name].append(_count(statements, lambda c=c, url=url, q=q: c.get(url, params=q)))
             assert first > counts[name][0]  # the first request also loaded the venue snapshot
+            # The same questions again, versions unchanged: once more to fill the
+            # cache, then each answered from it after the probe alone.
+            for q in queries:
+                c.get(url, params=q)
+            again = [_count(statements, lambda c=c, url=url, q=q: c.get(url, params=q)) for q in queries]
+            assert again == [1] * len(queries), again
     assert len(set(counts["small"] + counts["grand"])) == 1, counts
-    # Authentication (one statement, seatwise_api_key) and the read (tenant setting,
-    # restaurant row, allocations, pacing usage).
+    # Authentication and the versions (one statement, seatwise_read_probe) and the
+    # read (tenant setting, restaurant row, allocations, pacing usage).
     assert counts["small"][0] == 5

@@ -7,6 +7,8 @@ Routes are thin: parse, authorize, call a service, render. Every refusal is a
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
@@ -82,7 +84,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     from seatwise.api import routes  # routes import the app's dependencies
     from seatwise.web import app as web
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.reads.close()  # the read probe's pool lives on this loop
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Seatwise",
         version="1",
         description="Race-safe capacity, availability and table assignment for restaurants.",

@@ -7,6 +7,7 @@ own registry; scrape each worker, or run one worker per port.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatwise.services.jobs import Backlog
-from seatwise.telemetry import REGISTRY
+from seatwise.telemetry import REGISTRY, WORKER
 
 REQUESTS = Counter(
     "seatwise_http_requests_total",
@@ -78,6 +79,7 @@ def backlog_gauges(backlog: Backlog) -> bytes:
 
 
 def render(backlog: Backlog | None = None) -> tuple[bytes, str]:
+    WORKER.info({"pid": str(os.getpid())})  # which worker answered this scrape
     body = generate_latest(REGISTRY)
     if backlog is not None:
         body += backlog_gauges(backlog)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from seatwise.core.errors import Forbidden, NotFound, Unauthenticated
 from seatwise.store import keys
 from seatwise.store.db import Database
+from seatwise.store.probe import AsyncReads, Probe
 
 
 class Permission(StrEnum):
@@ -104,6 +105,23 @@ def key_restaurant(token: str) -> str:
         return str(uuid.UUID(hex=parts[1]))
     except ValueError:
         raise Unauthenticated("unknown API key") from None
+
+
+async def authenticate_read(
+    reads: AsyncReads, admin_key: str, authorization: str | None, rid: str
+) -> tuple[Principal, Probe]:
+    """Authenticate for a read of restaurant `rid` and read its versions, in one
+    statement on the event loop (`store.probe`): a revoked key is refused at once,
+    and a read answered from the cache needs no other round trip. A key of another
+    restaurant probes its own restaurant (and `authorize` then answers NOT_FOUND)."""
+    token = bearer_token(authorization)
+    if is_admin_key(admin_key, token):
+        return Principal("admin", None, None), await reads.probe(rid, None)
+    key_rid = key_restaurant(token)
+    found = await reads.probe(key_rid, token)
+    if not found.key_found or found.revoked_at is not None or found.role is None:
+        raise Unauthenticated("unknown or revoked API key")
+    return Principal(found.role, key_rid, found.key_id), found
 
 
 def authorize(principal: Principal, rid: str, permission: Permission) -> None:

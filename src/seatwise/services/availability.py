@@ -1,15 +1,28 @@
 """Read use cases: availability and the timeline. A constant number of queries each:
 the tenant setting, the restaurant row (venue snapshot cached by version), the
-ledger's allocations and its pacing usage."""
+ledger's allocations and its pacing usage.
+
+Availability answers are also kept in a per-process cache (`AnswerCache`), each
+valid only for the venue version and ledger version the caller read before the
+ledger (`store.probe`; every write bumps the ledger version in its own transaction,
+migration 0010), and only until the earliest expiry of a live hold in that ledger or
+the next slot start, whichever comes first: time alone changes nothing else.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
+import anyio.to_thread
+
+from seatwise import telemetry
 from seatwise.core.availability import SlotAvailability, availability_at, day_availability
 from seatwise.core.claims import oldest_first, with_claims
-from seatwise.core.model import natural_key
-from seatwise.core.timerules import day_span, parse_local_date, venue_zone
+from seatwise.core.model import DayLedger, Venue, natural_key
+from seatwise.core.timerules import day_slots, day_span, parse_local_date, venue_zone
 from seatwise.services.common import utcnow
 from seatwise.services.results import (
     Availability,
@@ -22,9 +35,97 @@ from seatwise.services.results import (
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import ledger
 from seatwise.store.db import Database
+from seatwise.store.probe import Probe
+
+AnswerKey = tuple[str, str, int, str | None]  # restaurant, date, party, time
 
 
-def availability(db: Database, rid: str, day_text: str, party: int, time_label: str | None) -> Availability:
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    venue_version: int
+    ledger_version: int
+    valid_until: datetime | None  # None: no live hold, no slot ahead
+    result: Availability
+
+
+class AnswerCache:
+    """At most `max_size` answers, least recently used evicted first. Thread-safe: the
+    event loop reads it, worker threads fill it."""
+
+    def __init__(self, max_size: int = 4096) -> None:
+        self.max_size = max_size
+        self._entries: OrderedDict[AnswerKey, _Answer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: AnswerKey, probe: Probe, now: datetime) -> Availability | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            if (
+                found.venue_version != probe.venue_version
+                or found.ledger_version != probe.ledger_version
+                or (found.valid_until is not None and now >= found.valid_until)
+            ):
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return found.result
+
+    def put(self, key: AnswerKey, answer: _Answer) -> None:
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and (kept.venue_version, kept.ledger_version) > (
+                answer.venue_version,
+                answer.ledger_version,
+            ):
+                return  # a slow reader must not put back an older answer
+            self._entries[key] = answer
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+answers = AnswerCache()
+
+
+def _valid_until(day_ledger: DayLedger, slot_starts: list[datetime], now: datetime) -> datetime | None:
+    """When time alone may change an answer computed at `now` on `day_ledger`: the
+    earliest expiry of a live hold (its tables and covers come free) or the next
+    slot start (a slot passing), whichever comes first."""
+    bounds = [b.expires_at for rows in day_ledger.busy.values() for b in rows if b.expires_at and b.expires_at > now]
+    bounds += [s for s in slot_starts if s > now][:1]
+    return min(bounds, default=None)
+
+
+async def read_availability(
+    db: Database, rid: str, day_text: str, party: int, time_label: str | None, probe: Probe
+) -> Availability:
+    """`availability`, answered from the cache when the probe's versions (read by the
+    caller before this) still match; otherwise computed in a worker thread and kept."""
+    key: AnswerKey = (rid, day_text, party, time_label)
+    if probe.venue_version is not None:
+        cached = answers.get(key, probe, utcnow())
+        if cached is not None:
+            telemetry.AVAILABILITY_ANSWERS.labels("cache").inc()
+            return cached
+    telemetry.AVAILABILITY_ANSWERS.labels("computed").inc()
+    return await anyio.to_thread.run_sync(lambda: availability(db, rid, day_text, party, time_label, probe))
+
+
+def availability(
+    db: Database, rid: str, day_text: str, party: int, time_label: str | None, probe: Probe | None = None
+) -> Availability:
+    """The slots of a date for a party. With `probe` (versions read before this
+    call), the answer is kept in the cache under the probe's versions."""
     day = parse_local_date(day_text)
     now = utcnow()
     with db.tenant(rid) as conn:
@@ -37,6 +138,16 @@ def availability(db: Database, rid: str, day_text: str, party: int, time_label: 
         day_ledger = ledger.load_ledger(conn, rid, lo, hi, now)
     # Offer only what the unassigned bookings' claims leave (DESIGN §12).
     day_ledger, _ = with_claims(venue, day_ledger, now)
+    result = _answer(venue, day_ledger, day, party, time_label, now)
+    if probe is not None and probe.venue_version == venue.version:
+        until = _valid_until(day_ledger, [s.start for s in day_slots(venue, day)], now)
+        answers.put((rid, day_text, party, time_label), _Answer(venue.version, probe.ledger_version, until, result))
+    return result
+
+
+def _answer(
+    venue: Venue, day_ledger: DayLedger, day: date, party: int, time_label: str | None, now: datetime
+) -> Availability:
     zone = venue_zone(venue)
 
     def slots(found: tuple[SlotAvailability, ...]) -> tuple[Slot, ...]:

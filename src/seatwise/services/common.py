@@ -28,7 +28,7 @@ from seatwise.core.errors import (
     ZoneMismatch,
 )
 from seatwise.core.events import EventType
-from seatwise.core.model import Pacing, PacingUsage, Venue
+from seatwise.core.model import DayLedger, Pacing, PacingUsage, Venue
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
 from seatwise.core.timerules import BookingWindow, booking_window, day_span, service_at
@@ -171,12 +171,61 @@ def reserve(
     holds in the way, and count the party in pacing. The caller inserts allocations."""
     check_party(venue, party)
     window = booking_window(venue, party, start)
-    # Sent together (one round trip in pipeline mode); the server runs them in order,
-    # so the ledger is read after the slot's lock is held.
-    locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+    # First without waiting (one round trip in pipeline mode): take the slot's lock
+    # if no other writer holds it, then read the ledger, so the read is under the
+    # lock when it was free. The server runs them in order.
+    tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start)
     reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
     # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
-    usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
+    held, (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
+    if held:
+        # Gives back the slot's expired holds' covers and refreshes its limits; the
+        # usage it returns is the one just read (expired holds already subtracted).
+        ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+        usage = day.pacing.get(window.slot_start, PacingUsage())
+    else:
+        # Another writer holds the slot (or its row is new). What this plain read of
+        # committed rows proves impossible is refused now, without waiting its turn;
+        # anything else waits for the lock and plans again on a fresh read.
+        _plan(
+            conn,
+            rid,
+            venue,
+            party,
+            window,
+            labels,
+            day,
+            day.pacing.get(window.slot_start, PacingUsage()),
+            now,
+            allow_slack=allow_slack,
+        )
+        locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+        reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
+        usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
+    table_ids = _plan(conn, rid, venue, party, window, labels, day, usage, now, allow_slack=allow_slack)
+    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
+    ledger.add_pacing(conn, rid, window.slot_start, party, 1)
+    limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
+    if limit:
+        telemetry.PACING_UTILISATION.observe((usage.covers + party) / limit)
+    return window, table_ids
+
+
+def _plan(
+    conn: Conn,
+    rid: str,
+    venue: Venue,
+    party: int,
+    window: BookingWindow,
+    labels: Sequence[str] | None,
+    day: DayLedger,
+    usage: PacingUsage,
+    now: datetime,
+    *,
+    allow_slack: bool,
+) -> tuple[int, ...]:
+    """The tables for the party on `day` (pacing, then the named tables' checks or the
+    best plan), or the refusal raised."""
     if not pacing_allows(window.service.pacing, usage, party):
         raise capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
     if labels:
@@ -186,18 +235,11 @@ def reserve(
         refusal = refusal_for(checks)
         if refusal is not None:
             raise refusal
-        table_ids = tuple(sorted(venue.table_by_label[x].id for x in labels))
-    else:
-        plan = best_plan(venue, party, window.block_start, window.block_end, day, now)
-        if plan is None:
-            raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
-        table_ids = plan.table_ids
-    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
-    ledger.add_pacing(conn, rid, window.slot_start, party, 1)
-    limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
-    if limit:
-        telemetry.PACING_UTILISATION.observe((usage.covers + party) / limit)
-    return window, table_ids
+        return tuple(sorted(venue.table_by_label[x].id for x in labels))
+    plan = best_plan(venue, party, window.block_start, window.block_end, day, now)
+    if plan is None:
+        raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
+    return plan.table_ids
 
 
 SlotsToLock = Callable[[dict[str, Any]], Mapping[datetime, Pacing | None]]

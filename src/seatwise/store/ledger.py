@@ -80,6 +80,25 @@ ON CONFLICT (restaurant_id, slot_start) DO UPDATE SET
 RETURNING covers, parties"""
 
 
+# Take the slot's pacing row lock only if no other writer holds it (never waits), and
+# say whether the row exists: (present, mine).
+TRY_LOCK_SLOT_SQL = """
+WITH mine AS (SELECT 1 FROM pacing_usage
+              WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s FOR UPDATE SKIP LOCKED)
+SELECT EXISTS (SELECT 1 FROM pacing_usage WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s) AS present,
+       EXISTS (SELECT 1 FROM mine) AS mine"""
+
+
+def queue_try_lock_slot(conn: Conn, rid: str, slot_start: datetime) -> Cursor:
+    return conn.execute(TRY_LOCK_SLOT_SQL, {"rid": rid, "slot": slot_start})
+
+
+def try_lock_of(cursor: Cursor) -> bool:
+    """True when this transaction now holds the slot's pacing row lock."""
+    row = cursor.fetchone()
+    return bool(row and row["present"] and row["mine"])
+
+
 def queue_ledger(
     conn: Conn, rid: str, lo: datetime, hi: datetime, now: datetime
 ) -> tuple[psycopg.Cursor[tuple[Any, ...]], Cursor]:

@@ -10,9 +10,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
 from seatwise.api.models import AvailabilityOut, BookingOut, HoldOut, TimelineOut
 from seatwise.api.problems import TENANT_PROBLEMS
+from seatwise.api.render import render_json
 from seatwise.services import availability as reads
 from seatwise.services import bookings, holds, moves, status
-from seatwise.services.auth import Permission, authorize
+from seatwise.services.auth import Permission, authenticate_read, authorize
 from seatwise.services.results import Guest, to_json
 
 router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"], responses=TENANT_PROBLEMS)
@@ -83,17 +84,21 @@ DateQuery = Annotated[str, Query(min_length=1, max_length=10, description="YYYY-
 
 
 @router.get("/availability", operation_id="getAvailability", response_model=AvailabilityOut)
-def get_availability(
+async def get_availability(
     rt: RuntimeDep,
-    who: PrincipalDep,
     rid: RestaurantId,
     date: DateQuery,
     party_size: Annotated[int, BeforeValidator(digits_only), Query(ge=1, le=1000, examples=[2])],
     time: Annotated[str | None, Query(min_length=1, max_length=5, description="HH:MM", examples=["19:00"])] = None,
-) -> Any:
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
     """Every slot of a date for a party; with `time`, that time's answer and alternatives."""
+    # On the event loop: one statement authenticates and reads the versions; an
+    # answer still valid for them is served without another round trip.
+    who, probe = await authenticate_read(rt.reads, rt.admin_key, authorization, rid)
     authorize(who, rid, Permission.READ_AVAILABILITY)
-    return to_json(reads.availability(rt.db, rid, date, party_size, time))
+    result = await reads.read_availability(rt.db, rid, date, party_size, time, probe)
+    return Response(render_json(result), media_type="application/json")
 
 
 @router.post("/holds", status_code=201, response_model=HoldOut, operation_id="createHold")

@@ -1,0 +1,97 @@
+"""The read probe: one asynchronous statement that authenticates a key and reads the
+restaurant's venue and ledger versions (`seatwise_read_probe`, migration 0010).
+
+It runs on the event loop over its own small asyncio pool (asyncpg: a prepared
+statement, a fraction of a synchronous driver's per-call cost on the loop), so a
+read answered from the cache costs one round trip and no thread hand-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+
+from seatwise.core.errors import DatabaseUnavailable
+from seatwise.store.keys import key_hash
+
+# A probe that cannot get an answer within this long is a 503 (DATABASE_UNAVAILABLE),
+# as a synchronous use case's connection checkout is (store.db).
+PROBE_WAIT = 5.0
+# What the server being down, restarting or unreachable looks like from asyncpg.
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
+
+PROBE_SQL = (
+    "SELECT key_found, key_id::text AS key_id, role, revoked_at, venue_version, ledger_version"
+    " FROM seatwise_read_probe($1, $2)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    key_found: bool
+    key_id: str | None
+    role: str | None
+    revoked_at: datetime | None
+    venue_version: int | None  # None: no such restaurant
+    ledger_version: int
+
+
+class AsyncReads:
+    """A lazily opened asyncio pool (it must be created inside the serving loop)."""
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        self.url = url
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def _open(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self.url,
+                    min_size=1,
+                    max_size=self.max_size,
+                    timeout=30,
+                    server_settings={"statement_timeout": "15s"},
+                    reset=_keep,
+                )
+        return self._pool
+
+    async def probe(self, rid: str, key: str | None) -> Probe:
+        """Versions of `rid` and, unless `key` is None, that key's row under `rid`."""
+        try:
+            async with asyncio.timeout(PROBE_WAIT):
+                pool = await self._open()
+                row = await pool.fetchrow(PROBE_SQL, uuid.UUID(rid), key_hash(key) if key is not None else None)
+        except _UNREACHABLE as exc:
+            raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
+        if row is None:  # the function always returns one row
+            raise LookupError("read probe returned no row")
+        return Probe(**dict(row.items()))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+async def _keep(_conn: asyncpg.Connection) -> None:
+    """No reset round trip when a connection goes back to the pool (asyncpg's default
+    sends RESET ALL, UNLISTEN and more each time): the probe is one autocommit
+    statement whose tenant setting ends with it, so nothing outlives a use."""
