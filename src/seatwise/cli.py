@@ -232,6 +232,14 @@ def worker_command(
     metrics_port: Annotated[int | None, typer.Option(min=1, max=65535, help="serve /metrics on this port")] = None,
 ) -> None:
     """Run every background job until stopped: hold sweeper, archival, retention, outbox relay."""
+    import signal
+
+    # A stop asked for while the worker is still starting (imports, migrations) ends it
+    # cleanly; once running, procrastinate's own handlers take over and drain the jobs.
+    def stop_while_starting(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_while_starting)
     from dataclasses import replace
 
     from seatwise import runtime

@@ -85,3 +85,17 @@ def test_two_workers_sweep_on_schedule_and_announce_once(
             if w.stderr is not None:
                 w.stderr.close()
     assert codes == [0, 0]
+
+
+def test_a_worker_stopped_while_starting_exits_cleanly(jobs_database: str) -> None:
+    env = {
+        **os.environ,
+        "SEATWISE_DATABASE": jobs_database,
+        "SEATWISE_DATA_DIR": str(ROOT / ".data"),
+        "SEATWISE_WEBHOOK_KEY": WEBHOOK_KEY,
+    }
+    command = [sys.executable, "-m", "seatwise.cli", "worker"]
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)  # noqa: S603 - our own CLI
+    time.sleep(0.5)  # inside the CLI, before the worker runs (imports, migrations)
+    os.kill(worker.pid, signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
