@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import Response
 
 from seatwise.core.errors import SeatwiseError
@@ -62,11 +64,7 @@ def create_key(ctx: CtxDep, rid: str, form: CheckedForm) -> Response:
 def revoke_key(ctx: CtxDep, rid: str, key_id: str, form: CheckedForm) -> Response:
     del form  # checked
     rid = ctx.restaurant(rid, Permission.MANAGE_KEYS)
-    try:
-        restaurants.revoke_api_key(ctx.rt.db, rid, key_id)
-    except SeatwiseError as exc:
-        return _keys_page(ctx, rid, error=str(exc), status=exc.status)
-    return _keys_page(ctx, rid)
+    return _changed(ctx, rid, lambda: restaurants.revoke_api_key(ctx.rt.db, rid, key_id))
 
 
 @router.post("/{rid}/webhooks")
@@ -87,8 +85,13 @@ def create_webhook(ctx: CtxDep, rid: str, form: CheckedForm) -> Response:
 def delete_webhook(ctx: CtxDep, rid: str, webhook_id: str, form: CheckedForm) -> Response:
     del form  # checked
     rid = ctx.restaurant(rid, Permission.MANAGE_WEBHOOKS)
+    return _changed(ctx, rid, lambda: webhooks.delete_webhook(ctx.rt.db, rid, webhook_id))
+
+
+def _changed(ctx: Ctx, rid: str, change: Callable[[], None]) -> Response:
+    """Make a change, then show the page again (with the refusal, if it was refused)."""
     try:
-        webhooks.delete_webhook(ctx.rt.db, rid, webhook_id)
+        change()
     except SeatwiseError as exc:
         return _keys_page(ctx, rid, error=str(exc), status=exc.status)
     return _keys_page(ctx, rid)
