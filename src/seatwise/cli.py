@@ -240,6 +240,7 @@ def worker_command(
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop_while_starting)
+    typer.echo(f"worker {os.getpid()} starting", err=True)
     from dataclasses import replace
 
     from seatwise import runtime

@@ -95,7 +95,9 @@ def test_a_worker_stopped_while_starting_exits_cleanly(jobs_database: str) -> No
         "SEATWISE_WEBHOOK_KEY": WEBHOOK_KEY,
     }
     command = [sys.executable, "-m", "seatwise.cli", "worker"]
-    worker = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)  # noqa: S603 - our own CLI
-    time.sleep(0.5)  # inside the CLI, before the worker runs (imports, migrations)
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    assert worker.stderr is not None
+    assert "starting" in worker.stderr.readline()  # inside the CLI, before the worker runs (imports, migrations)
     os.kill(worker.pid, signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
+    worker.stderr.close()
