@@ -14,6 +14,7 @@ of the ledger clean. The figures are printed (run with `-s` to see them).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,9 +36,11 @@ import uvicorn
 from seatwise.api.app import create_app
 from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
 from seatwise.config import load_settings
+from seatwise.core.errors import DatabaseUnavailable
 from seatwise.runtime import Runtime
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
+from seatwise.store.probe import AsyncReads
 from tests.concurrency.audit import overlaps, pacing_problems, table_mismatches
 from tests.conftest import ADMIN_KEY, _free_port, small_venue
 
@@ -369,3 +373,65 @@ def test_a_connection_lost_at_commit_is_503_and_the_replay_books_once(
             assert conn.execute(count, [rid]).fetchone() == (1,)
         finally:
             conn.execute("DROP TRIGGER IF EXISTS test_slow_commit ON bookings")
+
+
+def test_the_read_probe_is_503_through_every_kind_of_stop(private_pg: tuple[PrivateServer, server.Server]) -> None:
+    """Sixteen tasks call the asyncpg read probe while the server is stopped fast,
+    stopped immediately (a crash) and has its backends terminated. Every failure is
+    `DatabaseUnavailable`, whatever asyncpg raised underneath (a cut connection, a
+    server shutting down or starting up, a missing socket, a connection left in a
+    broken protocol state), and the probe answers again after each restart."""
+    pg, srv = private_pg
+    reads = AsyncReads(srv.app_url(DB_NAME), max_size=8)
+    failures: Counter[str] = Counter()
+    answered_after: list[int] = []
+    done = threading.Event()
+
+    async def hammer() -> None:
+        while not done.is_set():
+            try:
+                await reads.probe(str(uuid.uuid4()), None)
+                failures["answered"] += 1
+            except DatabaseUnavailable:
+                failures["unavailable"] += 1
+                await asyncio.sleep(0.01)
+            except Exception as exc:  # what the API would have turned into a 500
+                failures[f"{type(exc).__name__}: {exc}"] += 1
+
+    def disrupt() -> None:
+        try:
+            for mode in ("fast", "immediate", "terminate", "fast"):
+                time.sleep(1.0)
+                if mode == "terminate":
+                    with psycopg.connect(srv.owner_url(DB_NAME), autocommit=True) as conn:
+                        conn.execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            " WHERE pid <> pg_backend_pid() AND datname = %s",
+                            [DB_NAME],
+                        )
+                else:
+                    pg.pg_ctl("-w", "-m", mode, "stop")
+                    time.sleep(1.0)
+                    pg.restart_after_stop()
+                before = failures["answered"]
+                deadline = time.monotonic() + 10
+                while failures["answered"] == before and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                answered_after.append(failures["answered"] - before)
+        finally:
+            done.set()
+
+    async def main() -> None:
+        thread = threading.Thread(target=disrupt, daemon=True)
+        thread.start()
+        try:
+            await asyncio.gather(*(hammer() for _ in range(16)))
+        finally:
+            thread.join(timeout=60)
+            await reads.close()
+
+    asyncio.run(main())
+    unexpected = {k: n for k, n in failures.items() if k not in ("answered", "unavailable")}
+    assert not unexpected, unexpected
+    assert failures["unavailable"] > 0  # the stops were seen
+    assert len(answered_after) == 4 and all(n > 0 for n in answered_after), answered_after

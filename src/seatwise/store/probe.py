@@ -9,6 +9,7 @@ read answered from the cache costs one round trip and no thread hand-off.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,18 +19,26 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type informat
 from seatwise.core.errors import DatabaseUnavailable
 from seatwise.store.keys import key_hash
 
+_log = logging.getLogger(__name__)
+
 # A probe that cannot get an answer within this long is a 503 (DATABASE_UNAVAILABLE),
 # as a synchronous use case's connection checkout is (store.db).
 PROBE_WAIT = 5.0
-# What the server being down, restarting or unreachable looks like from asyncpg.
-_UNREACHABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-)
+# What the server being down, restarting or unreachable looks like from asyncpg,
+# besides the server errors `_unreachable` recognises by their class.
+_CUT = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
+# SQLSTATE classes of a failure of the server or the connection, not of the statement
+# (connection exception, insufficient resources, operator intervention such as a
+# shutdown or a crash restart, system error): those psycopg reports as an
+# OperationalError, which `store.db` turns into DATABASE_UNAVAILABLE the same way.
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+
+
+def _unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, _CUT):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(exc, asyncpg.PostgresError) and isinstance(state, str) and state[:2] in _UNAVAILABLE_CLASSES
 
 PROBE_SQL = (
     "SELECT key_found, key_id::text AS key_id, role, revoked_at, venue_version, ledger_version"
@@ -79,7 +88,10 @@ class AsyncReads:
             async with asyncio.timeout(PROBE_WAIT):
                 pool = await self._open()
                 row = await pool.fetchrow(PROBE_SQL, uuid.UUID(rid), key_hash(key) if key is not None else None)
-        except _UNREACHABLE as exc:
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            _log.warning("database unavailable (read probe): %s: %s", type(exc).__name__, exc)
             raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
         if row is None:  # the function always returns one row
             raise LookupError("read probe returned no row")
