@@ -434,4 +434,5 @@ def test_the_read_probe_is_503_through_every_kind_of_stop(private_pg: tuple[Priv
     unexpected = {k: n for k, n in failures.items() if k not in ("answered", "unavailable")}
     assert not unexpected, unexpected
     assert failures["unavailable"] > 0  # the stops were seen
-    assert len(answered_after) == 4 and all(n > 0 for n in answered_after), answered_after
+    assert len(answered_after) == 4, answered_after
+    assert all(n > 0 for n in answered_after), answered_after
