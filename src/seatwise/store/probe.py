@@ -40,6 +40,7 @@ def _unreachable(exc: BaseException) -> bool:
     state = getattr(exc, "sqlstate", None)
     return isinstance(exc, asyncpg.PostgresError) and isinstance(state, str) and state[:2] in _UNAVAILABLE_CLASSES
 
+
 PROBE_SQL = (
     "SELECT key_found, key_id::text AS key_id, role, revoked_at, venue_version, ledger_version"
     " FROM seatwise_read_probe($1, $2)"
