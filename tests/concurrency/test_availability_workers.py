@@ -43,7 +43,7 @@ def two_workers(database_name: str) -> Iterator[str]:
         "SEATWISE_PORT": str(port),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "seatwise.cli", "serve", "--workers", "2"],
+        [sys.executable, "-m", "seatwise.cli", "serve", "--workers", "2", "--no-worker"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -64,7 +64,12 @@ def two_workers(database_name: str) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()  # the server we started, by its handle
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=60)  # two workers shut down one after the other; slow on a loaded machine
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            raise
 
 
 class Conn:
