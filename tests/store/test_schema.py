@@ -232,7 +232,7 @@ def test_exclusion_constraint_is_tenant_scoped(owner: psycopg.Connection[tuple[o
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'allocations_no_overlap'"
     ).fetchone()
     assert row is not None
-    assert row[0] == "EXCLUDE USING gist (restaurant_id WITH =, table_id WITH =, during WITH &&)"
+    assert row[0] == "EXCLUDE USING gist (restaurant_id WITH =, table_id WITH =, during WITH &&) DEFERRABLE"
 
 
 def test_api_key_lookup_function_stays_inside_its_tenant(
