@@ -62,6 +62,13 @@ class PolicyDoc(_Doc):
 class ZoneDoc(_Doc):
     key: str
     name: str
+    priority: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="higher is filled first, after wasted seats and table count; default 0",
+        exclude_if=lambda v: v == 0,
+    )
 
 
 class TableDoc(_Doc):
@@ -72,6 +79,9 @@ class TableDoc(_Doc):
     max_party: int | None = Field(default=None, ge=1, description="default: seats")
     movable: bool = True
     active: bool = True
+    priority: int | None = Field(
+        default=None, ge=0, le=100, description="default: the zone's priority", exclude_if=_absent
+    )
     # Floor-plan position: absent (not null) when the table has none, as in the
     # canonical document; the dashboard then lays the table out automatically.
     x: int | None = Field(default=None, ge=0, description="floor plan position, with y", exclude_if=_absent)

@@ -78,10 +78,15 @@ class Policy:
     enforcement: Enforcement = Enforcement.ENFORCE
 
 
+PRIORITY = (0, 100)
+"""Bounds of a zone's or table's `priority` (higher is filled first; default 0)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Zone:
     key: str
     name: str
+    priority: int = 0  # higher is filled first (after waste and table count)
 
 
 class Shape(StrEnum):
@@ -111,6 +116,7 @@ class Table:
     movable: bool = True
     active: bool = True
     position: Position | None = None  # None: the floor plan lays it out automatically
+    priority: int | None = None  # None: the zone's priority
 
     def __post_init__(self) -> None:
         if self.max_party == 0:
@@ -139,6 +145,12 @@ class Venue:
     @cached_property
     def table_by_label(self) -> Mapping[str, Table]:
         return {t.label: t for t in self.tables}
+
+    @cached_property
+    def priority_of(self) -> Mapping[int, int]:
+        """Each table's priority: its own, else its zone's (higher is filled first)."""
+        zone = {z.key: z.priority for z in self.zones}
+        return {t.id: t.priority if t.priority is not None else zone.get(t.zone, 0) for t in self.tables}
 
     @cached_property
     def neighbours(self) -> Mapping[int, frozenset[int]]:

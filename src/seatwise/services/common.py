@@ -29,9 +29,11 @@ from seatwise.core.errors import (
 )
 from seatwise.core.events import EventType
 from seatwise.core.model import DayLedger, Pacing, PacingUsage, Venue
+from seatwise.core.outlook import Outlook
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
 from seatwise.core.timerules import BookingWindow, booking_window, day_span, service_at
+from seatwise.services import demand
 from seatwise.services.auth import Principal
 from seatwise.services.results import Guest, to_json
 from seatwise.store import bookings as repo
@@ -171,11 +173,15 @@ def reserve(
     holds in the way, and count the party in pacing. The caller inserts allocations."""
     check_party(venue, party)
     window = booking_window(venue, party, start)
+    # Named tables need no ranking; a plan looks ahead with the expected demand, and
+    # then reads the ledger as far around the block as that demand reaches.
+    outlook = None if labels else demand.outlook_for(conn, rid, venue, window)
+    span = demand.ledger_span(window, outlook)
     # First without waiting (one round trip in pipeline mode): take the slot's lock
     # if no other writer holds it, then read the ledger, so the read is under the
     # lock when it was free. The server runs them in order.
     tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start)
-    reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
+    reads = ledger.queue_ledger(conn, rid, *span, now)
     # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
     held, (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
     if held:
@@ -198,11 +204,14 @@ def reserve(
             day.pacing.get(window.slot_start, PacingUsage()),
             now,
             allow_slack=allow_slack,
+            outlook=outlook,
         )
         locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
-        reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
+        reads = ledger.queue_ledger(conn, rid, *span, now)
         usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
-    table_ids = _plan(conn, rid, venue, party, window, labels, day, usage, now, allow_slack=allow_slack)
+    table_ids = _plan(
+        conn, rid, venue, party, window, labels, day, usage, now, allow_slack=allow_slack, outlook=outlook
+    )
     ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
     limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
@@ -223,9 +232,10 @@ def _plan(
     now: datetime,
     *,
     allow_slack: bool,
+    outlook: Outlook | None = None,
 ) -> tuple[int, ...]:
     """The tables for the party on `day` (pacing, then the named tables' checks or the
-    best plan), or the refusal raised."""
+    best plan, looking ahead with `outlook`), or the refusal raised."""
     if not pacing_allows(window.service.pacing, usage, party):
         raise capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
     if labels:
@@ -236,7 +246,7 @@ def _plan(
         if refusal is not None:
             raise refusal
         return tuple(sorted(venue.table_by_label[x].id for x in labels))
-    plan = best_plan(venue, party, window.block_start, window.block_end, day, now)
+    plan = best_plan(venue, party, window.block_start, window.block_end, day, now, outlook=outlook)
     if plan is None:
         raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
     return plan.table_ids

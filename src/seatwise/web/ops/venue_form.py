@@ -25,6 +25,7 @@ INTEGER_FIELDS = frozenset(
         "seats",
         "min_party",
         "max_party",
+        "priority",
         "x",
         "y",
         "width",
