@@ -24,6 +24,7 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -249,8 +250,11 @@ def test_restart_under_load(private_pg: tuple[PrivateServer, server.Server], app
     assert not early_or_late, [(round(o.started - stop_began, 2), o.kind) for o in early_or_late][:5]
     # 3. Within the bound, database-bound or not; key-less requests stay fast throughout.
     slowest_503 = max(o.elapsed for o in unavailable)
-    assert slowest_503 < BOUND, slowest_503
-    assert all(o.elapsed < BOUND for o in db_bound), max(o.elapsed for o in db_bound)
+    assert slowest_503 < BOUND, [
+        (o.kind, round(o.started - stop_began, 2), o.elapsed) for o in unavailable if o.elapsed >= BOUND
+    ]
+    slow = [(o.kind, o.status, round(o.started - stop_began, 2), o.elapsed) for o in db_bound if o.elapsed >= BOUND]
+    assert not slow, slow
     quick = [o for o in outcomes if o.kind in ("health", "anon")]
     assert all(o.status == (200 if o.kind == "health" else 401) for o in quick)
     slowest_quick = max(o.elapsed for o in quick)
@@ -430,7 +434,10 @@ def test_the_read_probe_is_503_through_every_kind_of_stop(private_pg: tuple[Priv
             thread.join(timeout=60)
             await reads.close()
 
-    asyncio.run(main())
+    # On a thread of its own: a session-scoped fixture of another test file in this
+    # worker (Playwright's sync API) may keep an event loop running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result(timeout=120)
     unexpected = {k: n for k, n in failures.items() if k not in ("answered", "unavailable")}
     assert not unexpected, unexpected
     assert failures["unavailable"] > 0  # the stops were seen
