@@ -83,9 +83,7 @@ def test_patch_pins_and_unpins_and_changes_nothing_else(
     assert both.json()["start"].startswith(f"{DAY}T20:00")
 
 
-def test_pin_refusals_are_clean_and_write_nothing(
-    room: tuple[str, httpx.Client, httpx.Client], owner_url: str
-) -> None:
+def test_pin_refusals_are_clean_and_write_nothing(room: tuple[str, httpx.Client, httpx.Client], owner_url: str) -> None:
     base, staff, channel = room
     b = book(staff, base, 4, "19:00")
     url = f"{base}/bookings/{b['id']}"
