@@ -32,10 +32,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
-from seatwise.api.app import create_app
-from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
 from seatwise.config import load_settings
 from seatwise.core.errors import DatabaseUnavailable
 from seatwise.runtime import Runtime
@@ -43,7 +40,7 @@ from seatwise.store import migrate, server
 from seatwise.store.db import Database
 from seatwise.store.probe import AsyncReads
 from tests.concurrency.audit import overlaps, pacing_problems, table_mismatches
-from tests.conftest import ADMIN_KEY, _free_port, small_venue
+from tests.conftest import ADMIN_KEY, serving, small_venue
 
 OUTAGE = 4.0  # seconds the server stays down
 BOUND = 2.0  # DESIGN §7: a 503 within 2 s; recovery within 2 s
@@ -107,27 +104,11 @@ def app_url(private_pg: tuple[PrivateServer, server.Server]) -> Iterator[str]:
     settings = replace(load_settings(), database_name=DB_NAME, admin_key=ADMIN_KEY)
     db = Database(srv.app_url(DB_NAME), max_size=20)  # the production pool size
     rt = Runtime(settings, srv, db, ADMIN_KEY)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(rt),
-        host="127.0.0.1",
-        port=port,
-        log_level="critical",
-        access_log=False,
-        http=NoDelayHttpToolsProtocol,
-        **SERVER_OPTIONS,
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    rt.close()
+    try:
+        with serving(rt, log_level="critical") as url:
+            yield url
+    finally:
+        rt.close()
 
 
 @dataclass
