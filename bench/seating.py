@@ -36,7 +36,13 @@ optimality gap (best bound) is reported.
 
 Figures: per demand level, the median over SEEDS seeds of covers seated as a
 percentage of the optimum, with the min-max spread. Targets (issue 16): >= 97 %
-at 1x, >= 92 % at 2x. Whole program: about 2-3 minutes on 2 cores.
+at 1x, >= 92 % at 2x. A second table gives create_booking's latency per row
+(re-seating's includes its solve; the issue's bar is p95 <= 200 ms).
+
+Run time on the 2-core machine: about 1.5 minutes without re-seating, 4-5 minutes
+with it (each refusal may spend its solve budget, 150 ms by default); every CP-SAT
+solve of the offline optimum proves optimality in well under a second (its gap is
+reported), the 10 s limit only bounds a pathological night.
 
 Prints a table, writes bench/results/seating.json (and the timestamped copy the
 report reads).
@@ -57,7 +63,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, fresh_database, pg, print_table, write_result
+from _common import RESULTS, fresh_database, pg, print_table, summary_ms, write_result
 
 from seatwise.core.errors import CapacityExceeded, InvalidVenue
 from seatwise.core.model import EMPTY_LEDGER
@@ -77,7 +83,7 @@ DINING = {1: 20, 2: 25, 3: 30, 4: 35, 5: 40, 6: 45, 7: 50, 8: 60}  # minutes
 TABLES = (2,) * 10 + (4,) * 5 + (6,) * 4 + (8,) * 2
 SERVICE_MINUTES = 180
 LEVELS = (1.0, 1.5, 2.0)
-SEEDS = 10
+SEEDS = 8
 HISTORY_WEEKS = 4
 SOLVE_SECONDS = 10.0
 SOLVE_WORKERS = 2
@@ -228,11 +234,7 @@ def replay(db: Database, rid: str, requests: list[Request], day: date) -> dict[s
             seated += r.party
             parties += 1
         latencies.append(time.perf_counter() - t0)
-    return {"covers": seated, "parties": parties, "refused": refused, "booking_ms_p50": _p50_ms(latencies)}
-
-
-def _p50_ms(samples: list[float]) -> float:
-    return round(1000 * statistics.median(samples), 3) if samples else 0.0
+    return {"covers": seated, "parties": parties, "refused": refused, "latencies_s": latencies}
 
 
 def import_history(db: Database, rid: str, level: float, seed: int) -> int:
@@ -294,7 +296,7 @@ def main() -> None:
     finally:
         db.close()
 
-    rows = []
+    rows, timing = [], []
     for lv in levels:
         level, nights = lv["demand"], lv["nights"]
         optimum = [n["optimum"]["covers"] for n in nights]
@@ -307,6 +309,8 @@ def main() -> None:
                 rows.append([f"{level:g}x", variant, "not available", "-", "-", "-", "-"])
                 continue
             ratios = [100 * n[variant]["covers"] / n["optimum"]["covers"] for n in nights]
+            latency = summary_ms([x for n in nights for x in n[variant].pop("latencies_s")])
+            timing.append([f"{level:g}x", variant, *(latency[k] for k in ("n", "p50_ms", "p95_ms", "p99_ms"))])
             target = TARGETS.get(level)
             lv[variant] = {
                 "percent_of_optimum_median": round(statistics.median(ratios), 2),
@@ -314,6 +318,7 @@ def main() -> None:
                 "percent_of_optimum_max": round(max(ratios), 2),
                 "covers_median": statistics.median(n[variant]["covers"] for n in nights),
                 "meets_target": None if target is None else statistics.median(ratios) >= target,
+                "booking_latency": latency,
             }
             rows.append(
                 [
@@ -347,6 +352,11 @@ def main() -> None:
         f"CP-SAT limit {SOLVE_SECONDS:g} s on {SOLVE_WORKERS} workers per night",
         ["demand", "ranking", "% of optimum", "covers", "optimum covers", "max gap %", "target"],
         rows,
+    )
+    print_table(
+        "create_booking through the service layer, every request of every night (ms; refusals included)",
+        ["demand", "ranking", "requests", "p50", "p95", "p99"],
+        timing,
     )
     stamped = write_result("seating", result)
     (RESULTS / "seating.json").write_text(stamped.read_text())

@@ -25,13 +25,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from seatwise.core.model import DayLedger, Service, Venue
 from seatwise.core.timerules import runs_on, service_day, turn_minutes
 from seatwise.core.venue_index import VenueIndex
 
 MILLI = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
 HISTORY_WEEKS = 4
 """How many past weeks of the same weekday a demand profile learns from."""
 MIN_HISTORY_BOOKINGS = 10
@@ -57,6 +59,8 @@ class Outlook:
     demand: tuple[Demand, ...]
     nights: int = 0  # how many past service dates it was learned from
     by_party: Mapping[int, tuple[Demand, ...]] = field(init=False, repr=False, compare=False)
+    # Per party: (start, end, block) in microseconds since the epoch, and the weight.
+    _spans: Mapping[int, tuple[tuple[int, int, int, int], ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         grouped: dict[int, list[Demand]] = {}
@@ -64,6 +68,11 @@ class Outlook:
             if d.end > d.start and d.milli_requests > 0:
                 grouped.setdefault(d.party, []).append(d)
         object.__setattr__(self, "by_party", {p: tuple(ds) for p, ds in sorted(grouped.items())})
+        spans = {
+            p: tuple((_us(d.start), _us(d.end), d.block // _MICRO, d.milli_requests) for d in ds)
+            for p, ds in self.by_party.items()
+        }
+        object.__setattr__(self, "_spans", spans)
 
     @property
     def horizon(self) -> timedelta:
@@ -71,22 +80,24 @@ class Outlook:
         return max((d.block for d in self.demand), default=timedelta(0))
 
 
-def _span_costs(
-    outlook: Outlook, fits: Mapping[int, bool], s: datetime, e: datetime, lo: datetime, hi: datetime
-) -> int:
+def _us(instant: datetime) -> int:
+    """Microseconds since the epoch: exact integers, so costs are exact."""
+    return (instant - _EPOCH) // _MICRO
+
+
+def _span_costs(outlook: Outlook, fits: Mapping[int, bool], s: int, e: int, lo: int, hi: int) -> int:
     """Thousandths of covers of expected requests fitting this table whose start
-    window inside the free gap ``[lo, hi)`` the block ``[s, e)`` takes away."""
+    window inside the free gap ``[lo, hi)`` the block ``[s, e)`` takes away
+    (instants in microseconds)."""
     total = 0
-    for party, items in outlook.by_party.items():
+    for party, items in outlook._spans.items():
         if not fits.get(party, False):
             continue
-        for d in items:
-            first = max(s - d.block, lo, d.start)  # starts after s - D (exclusive: measure zero)
-            last = min(e, hi - d.block, d.end)
-            if last <= first:
-                continue
-            span = (d.end - d.start).total_seconds()
-            total += int(party * d.milli_requests * (last - first).total_seconds() // span)
+        for start, end, block, milli in items:
+            first = max(s - block, lo, start)  # starts after s - D (exclusive: measure zero)
+            last = min(e, hi - block, end)
+            if last > first:
+                total += party * milli * (last - first) // (end - start)
     return total
 
 
@@ -109,8 +120,12 @@ def lookahead_costs(
     policy = venue.policy
     horizon = outlook.horizon
     far_before, far_after = block_start - horizon, block_end + horizon
+    s, e = _us(block_start), _us(block_end)
     out = [0] * len(index.tables)
     fits_by_table: dict[tuple[int, int, int], dict[int, bool]] = {}
+    # Tables alike for the singles rule with the same free gap cost the same (every
+    # empty table, for a start): computed once.
+    known: dict[tuple[tuple[int, int, int], datetime, datetime], int] = {}
     mask = candidates
     while mask:
         low = mask & -mask
@@ -133,7 +148,10 @@ def lookahead_costs(
                 for p in outlook.by_party
             }
             fits_by_table[key] = fits
-        out[bit] = _span_costs(outlook, fits, block_start, block_end, lo, hi)
+        cost = known.get((key, lo, hi))
+        if cost is None:
+            cost = known[(key, lo, hi)] = _span_costs(outlook, fits, s, e, _us(lo), _us(hi))
+        out[bit] = cost
     return tuple(out)
 
 
