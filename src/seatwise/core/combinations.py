@@ -248,6 +248,19 @@ def _free_counts(zc: ZoneClasses, free: int) -> tuple[list[int], int]:
     return counts, cand
 
 
+def _members(zc: ZoneClasses, free: int, chosen: list[tuple[int, int]]) -> int:
+    """The lowest free tables of each chosen class: the natural-order best when no
+    look-ahead cost tells twins apart."""
+    mask = 0
+    for a, t in chosen:
+        rest = zc.masks[a] & free
+        for _ in range(t):
+            low = rest & -rest
+            mask |= low
+            rest ^= low
+    return mask
+
+
 def _class_orders(zc: ZoneClasses, free: int, cost: Sequence[int] | None) -> tuple[list[list[int]], list[list[int]]]:
     """Each class's free members, cheapest first (look-ahead cost, then natural
     order), and the prefix sums of their costs (``sums[a][t]``: the t cheapest).
@@ -304,24 +317,30 @@ def best_combination(
         return best
     state = [best]
     bound = [party + max_overage, k, party + max_overage, k] if best is None else _bound(best, party, k)
-    orders, sums = _class_orders(zc, free, cost)
+    # Without costs twins differ only by label: no per-class order to build.
+    orders, sums = _class_orders(zc, free, cost) if cost is not None else ([], [])
     priority = zc.priority
-    plain = cost is None and not any(priority)  # the common case: nothing to add up
+    prioritised = any(priority)
 
     def leaf(chosen: list[tuple[int, int]], seats: int, size: int, scar: int) -> None:
         b = state[0]
         prio = spent = 0
-        if not plain:
+        if prioritised:
             for a, t in chosen:
                 prio -= t * priority[a]
+        if cost is not None:
+            for a, t in chosen:
                 spent += sums[a][t]
         key = (seats - party, size, prio, spent, scar)
         if b is not None and key > b[:5]:
             return
-        mask = 0
-        for a, t in chosen:
-            for i in orders[a][:t]:
-                mask |= 1 << i
+        if cost is None:
+            mask = _members(zc, free, chosen)
+        else:
+            mask = 0
+            for a, t in chosen:
+                for i in orders[a][:t]:
+                    mask |= 1 << i
         found = (*key, mask)
         if b is None or ranks_before(found, b):
             state[0] = found
