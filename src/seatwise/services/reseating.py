@@ -8,9 +8,9 @@ the service's bookings and the ledger around them). The CP-SAT solve
 same locks as any booking it plans first (a table freed meanwhile needs no move);
 otherwise :func:`seatwise.services.seating.apply_moves` re-checks every moved
 booking and target and writes the moves beside the new booking, under the deferred
-overlap check, in that one transaction. Anything changed meanwhile: one more read and
-solve, then the ordinary refusal (409 CAPACITY_EXCEEDED with alternatives). Never
-half-applied: the moves and the new party commit together or not at all.
+overlap check, in that one transaction. Anything changed meanwhile: read and solve
+again (at most :data:`MAX_SOLVES` solves in all), then the ordinary refusal (409
+CAPACITY_EXCEEDED with alternatives). Never half-applied: the moves and the new party commit together or not at all.
 
 `policy.reseating: off`, a request naming tables, and shadow enforcement (which
 accepts such a party unassigned) refuse exactly as without re-seating.
@@ -34,7 +34,7 @@ from seatwise.store.venues import Conn
 
 T = TypeVar("T")
 
-MAX_SOLVES = 2  # the first solve, and one more when the world changed before its write
+MAX_SOLVES = 3  # the first solve, and up to two more when the world changed before its write
 
 
 @dataclass(frozen=True, slots=True)
