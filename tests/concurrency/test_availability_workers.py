@@ -9,7 +9,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,22 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY, DAY, ROOT, small_venue
+from tests.conftest import ADMIN_KEY, DAY, ROOT, free_port, small_venue
 
 PID = re.compile(r'seatwise_worker_info\{pid="(\d+)"\}')
 CACHED = re.compile(r'seatwise_availability_answers_total\{source="cache"\} ([0-9.e+]+)')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_workers(database_name: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SEATWISE_DATABASE": database_name,
