@@ -119,6 +119,7 @@ def test_a_booking_that_finds_no_free_table_moves_an_unseated_one(make_room: Cal
     assert room.get(two)["tables"] == ["T1"]
     assert room.get(two)["start"] == two["start"]  # times never change
     assert room.get(two)["end"] == two["end"]
+    assert room.get(two)["pinned"] is False  # the engine's moves do not pin
     changed = room.events("assignment.changed")
     assert [(e["booking_id"], e["from"], e["to"], e["reason"]) for e in changed] == [
         (two["id"], ["T2"], ["T1"], "reseating")
@@ -154,8 +155,9 @@ def test_seated_bookings_are_never_moved(make_room: Callable[..., Room]) -> None
 def test_pinned_bookings_are_never_moved(make_room: Callable[..., Room]) -> None:
     room = make_room()
     two = room.two_on_the_four_top()
-    with psycopg.connect(room.owner_url) as conn:  # as PATCH {"pinned": true} leaves it
-        conn.execute("UPDATE bookings SET pinned = true WHERE id = %s", [two["id"]])
+    pinned = room.staff.patch(f"{room.base}/bookings/{two['id']}", json={"pinned": True})
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["pinned"] is True
     before = room.state()
     refused = room.book(4)
     assert refused.status_code == 409

@@ -52,8 +52,7 @@ def test_reseating_races_stay_audit_clean(
             assert staff.post(f"{base}/bookings/{b['id']}/cancel").status_code == 200
         seated, pinned = on_fours[0], on_fours[1]
         assert staff.post(f"{base}/bookings/{seated['id']}/seat").status_code == 200
-    with psycopg.connect(owner_url) as conn:
-        conn.execute("UPDATE bookings SET pinned = true WHERE id = %s", [pinned["id"]])
+        assert staff.patch(f"{base}/bookings/{pinned['id']}", json={"pinned": True}).status_code == 200
 
     fours = [{"party_size": 4, "start": start, "guest": {"name": f"Four {i}"}} for i in range(8)]
     twos = [{"party_size": 2, "start": start, "guest": {"name": f"Two {i}"}} for i in range(2)]
