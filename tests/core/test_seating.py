@@ -238,3 +238,31 @@ def test_random_nights_keep_every_invariant(seed: int) -> None:
     before = figures(venue, parties, {o.booking_id: o.table_ids for o in occupants})
     after = figures(venue, parties, optimized.assignment)
     assert (after.tables_used, after.wasted_seats) <= (before.tables_used, before.wasted_seats)
+
+
+def test_a_full_night_is_refused_without_searching() -> None:
+    # Thirty four-tops, each with a four at 19:00, no two-top: a fifth four has no room
+    # whatever moves; Hall's condition settles it before any search (no solver time).
+    venue = venue_of([4] * 30, [(i, i + 1) for i in range(1, 30)])
+    occ = [Occupant(f"b{i:02d}", 4, at(0), at(90), (i,)) for i in range(1, 31)]
+    solution = reseat(venue, ledger_of(occ), NOW, occ, NewParty(4, at(30), at(120)))
+    assert solution.outcome is Outcome.INFEASIBLE
+    assert solution.seconds == 0.0
+
+
+def test_a_blocked_two_top_leaves_the_other() -> None:
+    # A four needs a four-top (T3, T4), each holding a two; T2 is blocked, so the
+    # direct search moves one two to T1 (one move, optimal). With T1 blocked too,
+    # nothing can move: infeasible.
+    venue = venue_of([2, 2, 4, 4])
+    a = Occupant("a", 2, at(0), at(90), (3,))
+    b = Occupant("b", 2, at(0), at(90), (4,))
+    block = Busy(at(-60), at(200), "block", "k")
+    new = NewParty(4, at(0), at(90))
+    ledger = ledger_of([a, b], [(2, block)])
+    solution = reseat(venue, ledger, NOW, [a, b], new)
+    assert solution.outcome is Outcome.OPTIMAL
+    assert len(solution.moves) == 1
+    check_invariants(venue, ledger, [a, b], solution, new)
+    blocked = ledger_of([a, b], [(1, block), (2, block)])
+    assert reseat(venue, blocked, NOW, [a, b], new).outcome is Outcome.INFEASIBLE

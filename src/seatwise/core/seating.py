@@ -16,10 +16,13 @@ Invariants of every solution:
   overlaps a fixed row;
 * a fixed row is never in the model, so it is never moved.
 
-:func:`reseat` finds room for the new party while moving as few bookings as possible
-(warm-started from the current assignment). Only bookings whose blocks reach the
-new party's block through a chain of at most `reach` overlapping blocks may move; the
-others stay where they are (fixed), which keeps the model small and a refusal fast.
+:func:`reseat` finds room for the new party while moving as few bookings as possible.
+A direct search first moves each booking in the way of one of the new party's plans
+to its best free plan (exact when it needs one move); otherwise the solver, warm-
+started from that (or the current assignment), looks for fewer moves. Only bookings
+that reach the new party through at most `reach` steps of "in the way of a plan" (an overlapping
+block on a table the other could use) may move; the others stay where they are
+(fixed), which keeps the model small and a refusal fast.
 :func:`optimize` re-packs the service: fewest tables used over the whole service,
 then fewest wasted seats, then fewest moves.
 
@@ -37,8 +40,8 @@ from enum import StrEnum
 
 from ortools.sat.python import cp_model
 
-from seatwise.core.model import DayLedger, Venue
-from seatwise.core.planner import plan_tables
+from seatwise.core.model import Busy, DayLedger, Venue
+from seatwise.core.planner import best_plan, plan_tables
 
 __all__ = [
     "DEFAULT_BUDGET_SECONDS",
@@ -58,15 +61,19 @@ __all__ = [
 DEFAULT_BUDGET_SECONDS = 0.150
 """A re-seating solve's default time limit (DESIGN §13; `policy.reseating_budget_ms`)."""
 
-OPTIMIZE_BUDGET_SECONDS = 0.8
+OPTIMIZE_BUDGET_SECONDS = 0.4
 """The optimizer's time limit: the whole request stays within a second."""
 
-MAX_CANDIDATES = 48
+MAX_CANDIDATES = 24
 """Most plans a booking may be given (the planner's best first, its current tables
 always among them): enough choice to make room, a model that stays small."""
 
 DEFAULT_REACH = 2
-"""How far (in chains of overlapping blocks) a re-seat may reach from the new party."""
+"""How far (in steps of "in the way of a plan") a re-seat may reach from the new party."""
+
+DIRECT_ATTEMPTS = 32
+"""Most plans of the new party the direct search tries (fewest bookings in the way
+first, so a one-move answer is never cut: plans needing none or one come first)."""
 
 TableSet = tuple[int, ...]
 
@@ -175,11 +182,17 @@ def fits(
 # --- the model -------------------------------------------------------------------------
 
 
-def _without(ledger: DayLedger, refs: Collection[str]) -> DayLedger:
+def _without(ledger: DayLedger, refs: Collection[str], tables: Iterable[int] | None = None) -> DayLedger:
+    """The ledger without the rows of `refs` (looked for on `tables` only, when given)."""
     if not refs:
         return ledger
     gone = set(refs)
-    busy = {t: tuple(r for r in rows if r.ref not in gone) for t, rows in ledger.busy.items()}
+    if tables is None:
+        busy = {t: tuple(r for r in rows if r.ref not in gone) for t, rows in ledger.busy.items()}
+    else:
+        busy = dict(ledger.busy)
+        for t in set(tables) & busy.keys():
+            busy[t] = tuple(r for r in busy[t] if r.ref not in gone)
     return replace(ledger, busy=busy)
 
 
@@ -187,20 +200,38 @@ def _overlaps(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> boo
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _within_reach(occupants: Sequence[Occupant], new: NewParty, reach: int) -> list[Occupant]:
-    """The occupants whose blocks reach the new party's through at most `reach`
-    overlapping blocks (breadth first); only they may move."""
-    frontier = [(new.start, new.end)]
+def _in_the_way(
+    venue: Venue, ledger: DayLedger, now: datetime, occupants: Sequence[Occupant], new: NewParty, reach: int
+) -> list[Occupant]:
+    """The occupants a re-seat may move: those in the way of a plan of the new party
+    (an overlapping block on a table of the plan), then those in the way of a plan of
+    one of them, up to `reach` steps (breadth first). Plans are taken on the ledger
+    without any occupant, so every plan that could matter counts."""
+    open_ledger = _without(ledger, {o.booking_id for o in occupants})
+    memo: dict[tuple[int, datetime, datetime], frozenset[int]] = {}
+
+    def tables(party: int, start: datetime, end: datetime) -> frozenset[int]:
+        key = (party, start, end)
+        if key not in memo:
+            plans = plan_tables(venue, party, start, end, open_ledger, now).plans
+            memo[key] = frozenset(t for p in plans for t in p.table_ids)
+        return memo[key]
+
+    frontier = [((new.start, new.end), tables(new.party_size, new.start, new.end))]
     chosen: list[Occupant] = []
-    left = list(occupants)
+    left = [o for o in occupants if o.table_ids]
     for _ in range(reach):
-        found = [o for o in left if any(_overlaps((o.start, o.end), w) for w in frontier)]
+        found = [
+            o
+            for o in left
+            if any(_overlaps((o.start, o.end), w) and not used.isdisjoint(o.table_ids) for w, used in frontier)
+        ]
         if not found:
             break
         chosen += found
         taken = {o.booking_id for o in found}
         left = [o for o in left if o.booking_id not in taken]
-        frontier = [(o.start, o.end) for o in found]
+        frontier = [((o.start, o.end), tables(o.party_size, o.start, o.end)) for o in found]
     return chosen
 
 
@@ -225,14 +256,17 @@ def _candidates(
     current: TableSet,
     memo: dict[tuple[int, datetime, datetime], list[TableSet]],
     limit: int,
+    extra: TableSet = (),
 ) -> list[TableSet]:
     key = (party, start, end)
     plans = memo.get(key)
     if plans is None:
         plans = memo[key] = [p.table_ids for p in plan_tables(venue, party, start, end, fixed, now).plans[:limit]]
-    if current and current not in plans:
-        return [current, *plans]
-    return list(plans)
+    out = list(plans)
+    for wanted in (extra, current):
+        if wanted and wanted not in out:
+            out.insert(0, wanted)
+    return out
 
 
 def _build(
@@ -242,12 +276,18 @@ def _build(
     occupants: Sequence[Occupant],
     new: NewParty | None,
     limit: int,
+    extra: Mapping[str, TableSet] | None = None,
 ) -> _Model | None:
-    """The model, or None when some party has no candidate at all (no solution)."""
+    """The model, or None when some party has no candidate at all (no solution).
+    `extra` adds a candidate per booking (a warm start's)."""
     memo: dict[tuple[int, datetime, datetime], list[TableSet]] = {}
     windows = [(o.start, o.end) for o in occupants]
+    more = extra or {}
     candidates = [
-        _candidates(venue, fixed, now, o.party_size, o.start, o.end, o.table_ids, memo, limit) for o in occupants
+        _candidates(
+            venue, fixed, now, o.party_size, o.start, o.end, o.table_ids, memo, limit, more.get(o.booking_id, ())
+        )
+        for o in occupants
     ]
     if new is not None:
         windows.append((new.start, new.end))
@@ -274,6 +314,19 @@ def _build(
             if len({i for i, _ in uses if windows[i][0] <= point < windows[i][1]}) > 1:
                 model.add_at_most_one(live)
     return _Model(model, windows, candidates, x)
+
+
+def _crowded(built: _Model, party: int) -> bool:
+    """Whether, at some instant of party `party`'s block, more parties are present than
+    there are tables any of them could use (Hall's condition): parties present at one
+    instant need distinct tables, so then no assignment exists. Cheap, and it settles
+    the full night at once, where the solver would search its whole budget."""
+    lo, hi = built.windows[party]
+    for point in {lo} | {w[0] for w in built.windows if lo <= w[0] < hi}:
+        present = [i for i, w in enumerate(built.windows) if w[0] <= point < w[1]]
+        if len(present) > len({t for i in present for tables in built.candidates[i] for t in tables}):
+            return True
+    return False
 
 
 def _solve(built: _Model, budget: float, workers: int) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
@@ -322,14 +375,80 @@ def _solution(
     return Solution(outcome, moves, new_tables, assignment, solver.wall_time)
 
 
-def _stays(built: _Model, occupants: Sequence[Occupant]) -> list[cp_model.IntVar]:
-    """Per occupant, the variable "keeps its current tables" (also the warm start)."""
+def _stays(built: _Model, occupants: Sequence[Occupant], start: Solution | None = None) -> list[cp_model.IntVar]:
+    """Per occupant, the variable "keeps its current tables". The warm start is the
+    current assignment, or `start` (a solution found without the solver)."""
     out = []
     for i, o in enumerate(occupants):
-        var = built.x[i][built.candidates[i].index(o.table_ids)]
-        built.model.add_hint(var, True)
-        out.append(var)
+        out.append(built.x[i][built.candidates[i].index(o.table_ids)])
+        hinted = start.assignment.get(o.booking_id, o.table_ids) if start else o.table_ids
+        _hint_row(built, i, hinted)
+    if start is not None and start.new_tables is not None and len(built.x) > len(occupants):
+        _hint_row(built, len(occupants), start.new_tables)
     return out
+
+
+def _hint_row(built: _Model, i: int, chosen: TableSet) -> None:
+    """A complete hint for party i (one candidate true, the others false), so that the
+    solver's first solution is the warm start itself."""
+    if chosen not in built.candidates[i]:
+        return
+    for j, tables in enumerate(built.candidates[i]):
+        built.model.add_hint(built.x[i][j], tables == chosen)
+
+
+def _placed(ledger: DayLedger, tables: TableSet, row: Busy) -> DayLedger:
+    busy = dict(ledger.busy)
+    for table in tables:
+        busy[table] = (*busy.get(table, ()), row)
+    return replace(ledger, busy=busy)
+
+
+def _direct(
+    venue: Venue, ledger: DayLedger, now: datetime, movable: Sequence[Occupant], new: NewParty
+) -> Solution | None:
+    """The fewest moves found without the solver: for each plan of the new party (the
+    planner's complete list on the ledger without the movable bookings in its way),
+    each booking in the way goes, largest first, to the planner's best free plan
+    with the new party and the earlier moves in place. Cheap (a planner call per
+    booking in the way), and exact when it finds one move or none: none would have
+    been found had it existed."""
+    window = (new.start, new.end)
+    near = [o for o in movable if _overlaps((o.start, o.end), window)]
+    open_ledger = _without(ledger, {o.booking_id for o in near})
+    best: Solution | None = None
+    plans = plan_tables(venue, new.party_size, new.start, new.end, open_ledger, now).plans
+    in_the_way = [
+        sorted((o for o in near if set(p.table_ids) & set(o.table_ids)), key=lambda o: (-o.party_size, o.booking_id))
+        for p in plans
+    ]
+    # Fewest bookings in the way first (then the planner's rank): the first plan that
+    # works with none or one move is the best there is.
+    ordered = sorted(range(len(plans)), key=lambda n: (len(in_the_way[n]), n))
+    for n in ordered[:DIRECT_ATTEMPTS]:
+        plan, blockers = plans[n], in_the_way[n]
+        if best is not None and len(blockers) >= len(best.moves):
+            break
+        day = _placed(
+            _without(ledger, {b.booking_id for b in blockers}, (t for b in blockers for t in b.table_ids)),
+            plan.table_ids,
+            Busy(new.start, new.end, "booking", ""),
+        )
+        moves: list[Move] = []
+        for b in blockers:
+            found = best_plan(venue, b.party_size, b.start, b.end, day, now)
+            if found is None:
+                break
+            moves.append(Move(b.booking_id, b.table_ids, found.table_ids))
+            day = _placed(day, found.table_ids, Busy(b.start, b.end, "booking", b.booking_id))
+        else:
+            assignment = {o.booking_id: o.table_ids for o in movable} | {m.booking_id: m.to_tables for m in moves}
+            outcome = Outcome.OPTIMAL if len(moves) <= 1 else Outcome.FEASIBLE
+            by_id = tuple(sorted(moves, key=lambda m: m.booking_id))
+            best = Solution(outcome, by_id, plan.table_ids, assignment)
+            if len(moves) <= 1:
+                break
+    return best
 
 
 def reseat(
@@ -352,15 +471,23 @@ def reseat(
     budget ran out first.
     """
     everyone = sorted(occupants, key=lambda o: o.booking_id)
-    movable = [o for o in _within_reach(everyone, new, reach) if o.table_ids]
+    movable = _in_the_way(venue, ledger, now, everyone, new, reach)
+    direct = _direct(venue, ledger, now, movable, new)
+    if direct is not None and direct.outcome is Outcome.OPTIMAL:
+        return direct
     fixed = _without(ledger, {o.booking_id for o in movable})
     built = _build(venue, fixed, now, movable, new, max_candidates)
-    if built is None:
+    if built is None or _crowded(built, len(movable)):
         return Solution(Outcome.INFEASIBLE)
-    stays = _stays(built, movable)
-    built.model.maximize(sum(stays))
+    stays = _stays(built, movable, direct)
+    if direct is not None:  # the solver only has to beat it
+        built.model.add(cp_model.LinearExpr.sum(stays) >= len(movable) - len(direct.moves) + 1)
+    built.model.maximize(cp_model.LinearExpr.sum(stays))
     solver, status = _solve(built, budget, workers)
-    return _solution(solver, status, built, movable, new)
+    solved = _solution(solver, status, built, movable, new)
+    if direct is not None and not solved.found:
+        return direct  # nothing better within the budget (or proven: nothing better)
+    return solved
 
 
 def optimize(
@@ -378,26 +505,68 @@ def optimize(
     assignment is the warm start, so a solution is found at once and only improved."""
     movable = sorted((o for o in occupants if o.table_ids), key=lambda o: o.booking_id)
     fixed = _without(ledger, {o.booking_id for o in movable})
-    built = _build(venue, fixed, now, movable, None, max_candidates)
+    packed = _repacked(venue, ledger, now, movable)
+    built = _build(venue, fixed, now, movable, None, max_candidates, packed.assignment)
     if built is None or not movable:  # a current assignment is always a candidate: only when empty
         return Solution(Outcome.OPTIMAL, assignment={o.booking_id: o.table_ids for o in movable})
     model = built.model
-    stays = _stays(built, movable)
+    stays = _stays(built, movable, packed)
     seats = {t.id: t.seats for t in venue.tables}
     used: dict[int, cp_model.IntVar] = {}
-    waste_terms = []
+    waste_vars: list[cp_model.IntVar] = []
+    waste_weights: list[int] = []
     max_waste = 0
     for i, o in enumerate(movable):
         wastes = [sum(seats[t] for t in tables) - o.party_size for tables in built.candidates[i]]
         max_waste += max(wastes)
-        waste_terms += [w * built.x[i][j] for j, w in enumerate(wastes) if w]
+        waste_vars += built.x[i]
+        waste_weights += wastes
         for j, tables in enumerate(built.candidates[i]):
             for table in tables:
                 if table not in used:
                     used[table] = model.new_bool_var(f"u{table}")
                 model.add_implication(built.x[i][j], used[table])
+    start = {t for tables in packed.assignment.values() for t in tables}
+    for table, var in used.items():  # the warm start is complete: the solver begins from it
+        model.add_hint(var, table in start)
     n = len(movable)
-    moves = n - sum(stays)
-    model.minimize(sum(used.values()) * (max_waste + 1) * (n + 1) + sum(waste_terms) * (n + 1) + moves)
+    # Lexicographic by weights: a table saved outweighs every seat, a seat every move.
+    table_weight, seat_weight = (max_waste + 1) * (n + 1), n + 1
+    tables_used = list(used.values())
+    model.minimize(
+        cp_model.LinearExpr.weighted_sum(
+            [*tables_used, *waste_vars, *stays],
+            [table_weight] * len(tables_used) + [w * seat_weight for w in waste_weights] + [-1] * len(stays),
+        )
+        + n
+    )
     solver, status = _solve(built, budget, workers)
-    return _solution(solver, status, built, movable, None)
+    solved = _solution(solver, status, built, movable, None)
+    if not solved.found:  # nothing within the budget: the direct re-pack stands
+        return replace(packed, seconds=solved.seconds)
+    return solved
+
+
+def _waste(seats: Mapping[int, int], tables: TableSet, party: int) -> tuple[int, int]:
+    return sum(seats[t] for t in tables) - party, len(tables)
+
+
+def _repacked(venue: Venue, ledger: DayLedger, now: datetime, movable: Sequence[Occupant]) -> Solution:
+    """A re-pack without the solver (its warm start): each booking, most wasteful first,
+    goes to the planner's best free plan when that wastes fewer seats or tables."""
+    seats = {t.id: t.seats for t in venue.tables}
+    day = ledger
+    assignment = {o.booking_id: o.table_ids for o in movable}
+    for o in sorted(movable, key=lambda o: (_waste(seats, o.table_ids, o.party_size), o.booking_id), reverse=True):
+        without = _without(day, {o.booking_id}, assignment[o.booking_id])
+        plan = best_plan(venue, o.party_size, o.start, o.end, without, now)
+        if plan is None or _waste(seats, plan.table_ids, o.party_size) >= _waste(seats, o.table_ids, o.party_size):
+            continue
+        assignment[o.booking_id] = plan.table_ids
+        day = _placed(without, plan.table_ids, Busy(o.start, o.end, "booking", o.booking_id))
+    moves = tuple(
+        Move(o.booking_id, o.table_ids, assignment[o.booking_id])
+        for o in movable
+        if assignment[o.booking_id] != o.table_ids
+    )
+    return Solution(Outcome.FEASIBLE, moves, None, assignment)
