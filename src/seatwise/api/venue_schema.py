@@ -57,6 +57,11 @@ class PolicyDoc(_Doc):
         default="enforce",
         description="shadow: what enforcement would refuse is accepted as an unassigned, overbooked booking",
     )
+    reseating: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: a party that finds no free plan may move unseated, unpinned bookings of its service",
+    )
+    reseating_budget_ms: int = Field(default=150, ge=10, le=2000, description="the re-seating solve's time limit")
 
 
 class ZoneDoc(_Doc):

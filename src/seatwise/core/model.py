@@ -29,6 +29,11 @@ def natural_key(label: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in parts if p != "")
 
 
+class Reseating(StrEnum):
+    AUTO = "auto"  # a party that finds no free plan may move unseated, unpinned bookings (core.seating)
+    OFF = "off"  # refused as no room, as without re-seating
+
+
 class Enforcement(StrEnum):
     ENFORCE = "enforce"  # refusals are refused
     SHADOW = "shadow"  # what enforcement would refuse is accepted, unassigned and flagged
@@ -76,6 +81,8 @@ class Policy:
     max_party_size: int = 20
     closures: frozenset[date] = frozenset()
     enforcement: Enforcement = Enforcement.ENFORCE
+    reseating: Reseating = Reseating.AUTO
+    reseating_budget_ms: int = 150  # the re-seating solve's time limit
 
 
 PRIORITY = (0, 100)

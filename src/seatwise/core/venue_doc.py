@@ -41,6 +41,7 @@ from seatwise.core.model import (
     Pacing,
     Policy,
     Position,
+    Reseating,
     Service,
     Shape,
     Table,
@@ -76,6 +77,7 @@ PARTY = (1, 200)
 MAX_TABLES_PER_COMBINATION = (1, 5)
 MAX_OVERAGE = (0, 20)
 HOLD_TTL_SECONDS = (1, 3600)
+RESEATING_BUDGET_MS = (10, 2000)
 MAX_PARTY_SIZE = (1, 200)
 TURN_MINUTES = (1, 720)
 BUFFER_MINUTES = (0, 240)
@@ -106,6 +108,8 @@ _POLICY_KEYS = (
     "services",
     "closures",
     "enforcement",
+    "reseating",
+    "reseating_budget_ms",
 )
 _SERVICE_KEYS = (
     "name",
@@ -270,6 +274,8 @@ def _policy_to_document(policy: Policy) -> dict[str, Any]:
         "services": [_service_to_document(s) for s in policy.services],
         "closures": sorted(d.isoformat() for d in policy.closures),
         "enforcement": policy.enforcement.value,
+        "reseating": policy.reseating.value,
+        "reseating_budget_ms": policy.reseating_budget_ms,
     }
 
 
@@ -737,6 +743,8 @@ class _Checker:
         services = self.services(m["services"]) if self.required(m, "policy", "services") else None
         closures = self.closures(m.get("closures", []))
         enforcement = self.enforcement(m)
+        reseating = self.reseating(m)
+        budget = self.integer(m, "policy", "reseating_budget_ms", RESEATING_BUDGET_MS, 150)
         if (
             len(self.problems) != before
             or mode is None
@@ -747,6 +755,8 @@ class _Checker:
             or services is None
             or closures is None
             or enforcement is None
+            or reseating is None
+            or budget is None
         ):
             return None
         return Policy(
@@ -758,7 +768,17 @@ class _Checker:
             max_party_size=max_party_size,
             closures=closures,
             enforcement=enforcement,
+            reseating=reseating,
+            reseating_budget_ms=budget,
         )
+
+    def reseating(self, m: Mapping[str, object]) -> Reseating | None:
+        value = m.get("reseating", Reseating.AUTO.value)
+        modes = [mode.value for mode in Reseating]
+        if isinstance(value, str) and value in modes:
+            return Reseating(value)
+        self.add("policy.reseating", f"must be one of {' | '.join(modes)}, got {_describe(value)}")
+        return None
 
     def enforcement(self, m: Mapping[str, object]) -> Enforcement | None:
         value = m.get("enforcement", Enforcement.ENFORCE.value)

@@ -33,7 +33,7 @@ from seatwise.core.outlook import Outlook
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
 from seatwise.core.timerules import BookingWindow, booking_window, day_span, service_at
-from seatwise.services import demand
+from seatwise.services import demand, reseating
 from seatwise.services.auth import Principal
 from seatwise.services.results import Guest, to_json
 from seatwise.store import bookings as repo
@@ -172,9 +172,15 @@ def reserve(
     now: datetime,
     *,
     allow_slack: bool = False,
+    reseat: reseating.Reseat | None = None,
 ) -> tuple[BookingWindow, tuple[int, ...]]:
     """Lock the slot, check pacing, plan (or check the chosen tables), clear expired
-    holds in the way, and count the party in pacing. The caller inserts allocations."""
+    holds in the way, and count the party in pacing. The caller inserts allocations.
+
+    With `reseat` (the use case runs under :func:`reseating.run_reseating`), a party
+    that finds no free plan while pacing allows it may be seated by moving other
+    bookings (services.reseating): this raises `reseating.NoRoom` to solve outside
+    the transaction, or writes the solved moves it is given."""
     check_party(venue, party)
     window = booking_window(venue, party, start)
     # Named tables need no ranking; a plan looks ahead with the expected demand, and
@@ -209,12 +215,25 @@ def reserve(
             now,
             allow_slack=allow_slack,
             outlook=outlook,
+            reseat=reseat,
+            precheck=True,
         )
         locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
         reads = ledger.queue_ledger(conn, rid, *span, now)
         usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
     table_ids = _plan(
-        conn, rid, venue, party, window, labels, day, usage, now, allow_slack=allow_slack, outlook=outlook
+        conn,
+        rid,
+        venue,
+        party,
+        window,
+        labels,
+        day,
+        usage,
+        now,
+        allow_slack=allow_slack,
+        outlook=outlook,
+        reseat=reseat,
     )
     ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
@@ -237,9 +256,16 @@ def _plan(
     *,
     allow_slack: bool,
     outlook: Outlook | None = None,
+    reseat: reseating.Reseat | None = None,
+    precheck: bool = False,
 ) -> tuple[int, ...]:
     """The tables for the party on `day` (pacing, then the named tables' checks or the
-    best plan, looking ahead with `outlook`), or the refusal raised."""
+    best plan, looking ahead with `outlook`), or the refusal raised.
+
+    No free plan with re-seating wanted: a `precheck` (a plain read without the slot
+    lock) decides nothing and returns (); under the lock, the attempt's solved moves
+    are written (their new tables returned), or `NoRoom` is raised to solve, or the
+    refusal."""
     if not pacing_allows(window.service.pacing, usage, party):
         raise capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
     if labels:
@@ -251,9 +277,17 @@ def _plan(
             raise refusal
         return tuple(sorted(venue.table_by_label[x].id for x in labels))
     plan = best_plan(venue, party, window.block_start, window.block_end, day, now, outlook=outlook)
-    if plan is None:
-        raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
-    return plan.table_ids
+    if plan is not None:
+        return plan.table_ids
+    if reseat is not None and reseating.wanted(venue, reseat, labels):
+        if precheck:
+            return ()
+        moved = reseating.apply(conn, rid, venue, reseat, party, window, now)
+        if moved is not None:
+            return moved
+        if reseat.may_ask:
+            raise reseating.ask(conn, rid, venue, window, party, now)
+    raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
 
 
 SlotsToLock = Callable[[dict[str, Any]], Mapping[datetime, Pacing | None]]

@@ -22,6 +22,7 @@ INTEGER_FIELDS = frozenset(
         "max_overage",
         "hold_ttl_seconds",
         "max_party_size",
+        "reseating_budget_ms",
         "seats",
         "min_party",
         "max_party",
