@@ -7,6 +7,7 @@ the process exits, so the next start against the same data folder is immediate.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import pwd
@@ -67,9 +68,65 @@ def start_embedded(settings: Settings) -> Server:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    server = get_server(settings.pgdata, cleanup_mode=None)
+    # One process at a time (parallel test workers start together): the first one on a
+    # fresh data folder raises the connection limit and restarts before others connect.
+    with (settings.data_dir / "embedded.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = get_server(settings.pgdata, cleanup_mode=None)
+        found = Server(owner_base=server.get_uri())
+        if _raise_connection_limit(found):
+            _restart(settings, found)
     _log.info("embedded PostgreSQL ready in %.2fs", time.perf_counter() - started)
-    return Server(owner_base=server.get_uri())
+    return found
+
+
+# PostgreSQL's default of 100 connections is short for the embedded server of a
+# development machine: two API workers, the job worker, the CLI and a parallel test
+# suite each keep pools open on it.
+EMBEDDED_MAX_CONNECTIONS = 300
+
+
+def _restart(settings: Settings, server: Server) -> None:
+    """Stop the embedded server and start it again as the package starts it: listening
+    on its socket folder only (no TCP), logging to a file (so no pipe is left open)."""
+    query = dict(part.split("=", 1) for part in urlsplit(server.owner_base).query.split("&") if "=" in part)
+    socket_dir = query.get("host")
+    if not socket_dir:
+        raise LookupError(f"no socket folder in {server.owner_base}")
+    for args in (
+        ("stop", "-m", "fast", "-w", "-t", "60"),
+        (
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            '-h ""',
+            "-o",
+            f"-k {socket_dir}",
+            "-l",
+            str(settings.pgdata / "restart.log"),
+        ),
+    ):
+        result = _pg_ctl(settings, *args)
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl {args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def _raise_connection_limit(server: Server) -> bool:
+    """Set the embedded server's max_connections; True when a restart must apply it."""
+    with psycopg.connect(server.owner_url("postgres"), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT setting::int, pending_restart FROM pg_settings WHERE name = 'max_connections'"
+        ).fetchone()
+        if row is None:
+            raise LookupError("pg_settings has no max_connections")
+        current, pending = row
+        if current >= EMBEDDED_MAX_CONNECTIONS:
+            return False
+        if not pending:
+            conn.execute(f"ALTER SYSTEM SET max_connections = {EMBEDDED_MAX_CONNECTIONS}")
+        return True
 
 
 def _pg_ctl(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
