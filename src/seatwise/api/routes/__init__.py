@@ -2,4 +2,5 @@
 
 from seatwise.api.routes import blocks, bookings, health, imports, restaurants, webhooks
 
-ROUTERS = (health.router, restaurants.router, bookings.router, blocks.router, webhooks.router, imports.router)
+# Bookings first: the router tries routes in order, and availability is the hottest.
+ROUTERS = (bookings.router, health.router, restaurants.router, blocks.router, webhooks.router, imports.router)
