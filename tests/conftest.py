@@ -12,6 +12,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,23 @@ def pg() -> server.Server:
         return server.locate(load_settings())
 
 
-@pytest.fixture(scope="session")
-def database_name(pg: server.Server, worker_id: str) -> Iterator[str]:
-    name = f"seatwise_test_{worker_id}_{os.getpid()}"  # concurrent sessions never share one
+@contextmanager
+def migrated_database(pg: server.Server, name: str) -> Iterator[str]:
+    """A throwaway database `name` at the migrations' head, dropped afterwards."""
     server.drop_database(pg, name)
     server.ensure_database(pg, name)
     migrate.upgrade(pg.owner_url(name))
-    yield name
-    server.drop_database(pg, name)
+    try:
+        yield name
+    finally:
+        server.drop_database(pg, name)
+
+
+@pytest.fixture(scope="session")
+def database_name(pg: server.Server, worker_id: str) -> Iterator[str]:
+    # Concurrent sessions never share one.
+    with migrated_database(pg, f"seatwise_test_{worker_id}_{os.getpid()}") as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
@@ -64,23 +74,27 @@ def runtime(pg: server.Server, database_name: str) -> Iterator[Runtime]:
     rt.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
 
 
-@pytest.fixture(scope="session")
-def base_url(runtime: Runtime) -> Iterator[str]:
-    port = _free_port()
+@contextmanager
+def serving(
+    rt: Runtime, *, http: type[NoDelayHttpToolsProtocol] = NoDelayHttpToolsProtocol, log_level: str = "warning"
+) -> Iterator[str]:
+    """The real app on `rt`, served by uvicorn on a loopback port in a thread with the
+    production protocol and options; yields its base URL, stops it afterwards."""
+    port = free_port()
     config = uvicorn.Config(
-        create_app(runtime),
+        create_app(rt),
         host="127.0.0.1",
         port=port,
-        log_level="warning",
+        log_level=log_level,
         access_log=False,
-        http=NoDelayHttpToolsProtocol,
+        http=http,
         **SERVER_OPTIONS,
     )
     srv = uvicorn.Server(config)
@@ -89,10 +103,19 @@ def base_url(runtime: Runtime) -> Iterator[str]:
     deadline = time.monotonic() + 20
     while not srv.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn exited"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base_url(runtime: Runtime) -> Iterator[str]:
+    with serving(runtime) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import yaml
 
 from seatwise import runtime
 from seatwise.core.venue_doc import normalise_document
+from tests.conftest import free_port
 
 
 def _cli(database_name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -91,13 +91,6 @@ def test_packaged_demo_venue_is_the_examples_file() -> None:
     packaged = resources.files("seatwise").joinpath("examples", "demo-bistro.yaml").read_text()
     assert packaged == (ROOT / "examples" / "demo-bistro.yaml").read_text()
     assert runtime.demo_document_text() == packaged
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _own_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -193,7 +186,7 @@ def test_serve_demo_from_another_directory_prints_the_keys_then_db_stop_stops(tm
     data_dir = ROOT / ".data" / f"cli-{uuid.uuid4().hex[:10]}"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = _own_env(data_dir, SEATWISE_PORT=str(_free_port()))
+    env = _own_env(data_dir, SEATWISE_PORT=str(free_port()))
     started: list[Served] = []
     try:
         first = _serve_demo(env, elsewhere, started)

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from seatwise.store import server
-from tests.conftest import _free_port
+from tests.conftest import free_port
 
 
 def _workers(parent: psutil.Process) -> list[psutil.Process]:
@@ -38,7 +38,7 @@ def _workers(parent: psutil.Process) -> list[psutil.Process]:
 @pytest.fixture
 def served(pg: server.Server, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     name = f"seatwise_serve_{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SEATWISE_DATABASE": name, "SEATWISE_PORT": str(port), "SEATWISE_ADMIN_KEY": "sw_admin_serve"}
     log = tmp_path / "serve.log"
     with log.open("wb") as out:

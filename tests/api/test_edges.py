@@ -5,7 +5,6 @@ Real sockets against the real app."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,13 +13,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
-from seatwise.api.app import create_app
 from seatwise.api.guard import MAX_BODY_BYTES
-from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
+from seatwise.api.protocol import NoDelayHttpToolsProtocol
 from seatwise.runtime import Runtime
-from tests.conftest import DAY, _free_port, client_for, small_venue
+from tests.conftest import DAY, client_for, serving, small_venue
 
 
 def test_every_response_is_nosniff_and_bannerless(anonymous: httpx.Client, admin: httpx.Client) -> None:
@@ -137,20 +134,9 @@ class _QuickDeadline(NoDelayHttpToolsProtocol):
 @pytest.fixture
 def quick_server(runtime: Runtime) -> Iterator[tuple[str, int]]:
     """The app behind the production protocol with its request deadline shortened."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(runtime), host="127.0.0.1", port=port, log_level="warning", http=_QuickDeadline, **SERVER_OPTIONS
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    yield "127.0.0.1", port
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(runtime, http=_QuickDeadline) as url:
+        host, port = url.removeprefix("http://").split(":")
+        yield host, int(port)
 
 
 def _closed_after(sock: socket.socket, limit: float) -> float:

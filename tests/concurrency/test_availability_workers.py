@@ -9,7 +9,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,22 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY, DAY, ROOT, small_venue
+from tests.conftest import ADMIN_KEY, DAY, ROOT, free_port, small_venue
 
 PID = re.compile(r'seatwise_worker_info\{pid="(\d+)"\}')
 CACHED = re.compile(r'seatwise_availability_answers_total\{source="cache"\} ([0-9.e+]+)')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_workers(database_name: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SEATWISE_DATABASE": database_name,
@@ -104,17 +96,18 @@ def test_a_booking_is_visible_to_the_next_availability_request_on_every_worker(t
     created = admin.post("/v1/restaurants", json={**small_venue(tables=1), "slug": "workers-room"}).json()
     rid, key = created["id"], created["api_keys"]["channel"]
 
-    # One connection per worker (new connections until both pids are seen).
+    # One connection per worker: new connections until both pids are seen (the second
+    # worker may still be starting when the first answers /healthz).
     by_pid: dict[str, Conn] = {}
-    for _ in range(64):
+    deadline = time.monotonic() + 60
+    while len(by_pid) < 2 and time.monotonic() < deadline:
         c = Conn(port)
         pid, _ = c.worker()
         if pid in by_pid:
             c.close()
+            time.sleep(0.05)
             continue
         by_pid[pid] = c
-        if len(by_pid) == 2:
-            break
     conns = list(by_pid.values())
     try:
         assert len(by_pid) == 2, "both workers must be reached"

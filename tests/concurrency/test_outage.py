@@ -24,6 +24,7 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
-from seatwise.api.app import create_app
-from seatwise.api.protocol import SERVER_OPTIONS, NoDelayHttpToolsProtocol
 from seatwise.config import load_settings
 from seatwise.core.errors import DatabaseUnavailable
 from seatwise.runtime import Runtime
@@ -42,7 +40,7 @@ from seatwise.store import migrate, server
 from seatwise.store.db import Database
 from seatwise.store.probe import AsyncReads
 from tests.concurrency.audit import overlaps, pacing_problems, table_mismatches
-from tests.conftest import ADMIN_KEY, _free_port, small_venue
+from tests.conftest import ADMIN_KEY, serving, small_venue
 
 OUTAGE = 4.0  # seconds the server stays down
 BOUND = 2.0  # DESIGN §7: a 503 within 2 s; recovery within 2 s
@@ -106,27 +104,11 @@ def app_url(private_pg: tuple[PrivateServer, server.Server]) -> Iterator[str]:
     settings = replace(load_settings(), database_name=DB_NAME, admin_key=ADMIN_KEY)
     db = Database(srv.app_url(DB_NAME), max_size=20)  # the production pool size
     rt = Runtime(settings, srv, db, ADMIN_KEY)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(rt),
-        host="127.0.0.1",
-        port=port,
-        log_level="critical",
-        access_log=False,
-        http=NoDelayHttpToolsProtocol,
-        **SERVER_OPTIONS,
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    rt.close()
+    try:
+        with serving(rt, log_level="critical") as url:
+            yield url
+    finally:
+        rt.close()
 
 
 @dataclass
@@ -249,8 +231,11 @@ def test_restart_under_load(private_pg: tuple[PrivateServer, server.Server], app
     assert not early_or_late, [(round(o.started - stop_began, 2), o.kind) for o in early_or_late][:5]
     # 3. Within the bound, database-bound or not; key-less requests stay fast throughout.
     slowest_503 = max(o.elapsed for o in unavailable)
-    assert slowest_503 < BOUND, slowest_503
-    assert all(o.elapsed < BOUND for o in db_bound), max(o.elapsed for o in db_bound)
+    assert slowest_503 < BOUND, [
+        (o.kind, round(o.started - stop_began, 2), o.elapsed) for o in unavailable if o.elapsed >= BOUND
+    ]
+    slow = [(o.kind, o.status, round(o.started - stop_began, 2), o.elapsed) for o in db_bound if o.elapsed >= BOUND]
+    assert not slow, slow
     quick = [o for o in outcomes if o.kind in ("health", "anon")]
     assert all(o.status == (200 if o.kind == "health" else 401) for o in quick)
     slowest_quick = max(o.elapsed for o in quick)
@@ -430,7 +415,10 @@ def test_the_read_probe_is_503_through_every_kind_of_stop(private_pg: tuple[Priv
             thread.join(timeout=60)
             await reads.close()
 
-    asyncio.run(main())
+    # On a thread of its own: a session-scoped fixture of another test file in this
+    # worker (Playwright's sync API) may keep an event loop running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result(timeout=120)
     unexpected = {k: n for k, n in failures.items() if k not in ("answered", "unavailable")}
     assert not unexpected, unexpected
     assert failures["unavailable"] > 0  # the stops were seen

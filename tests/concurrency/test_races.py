@@ -18,15 +18,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
-from seatwise.api.app import create_app
 from seatwise.config import load_settings
 from seatwise.runtime import Runtime
-from seatwise.store import ledger, migrate, server
+from seatwise.store import ledger, server
 from seatwise.store.db import Database
 from tests.concurrency.audit import booked_covers, overlaps, pacing_problems
-from tests.conftest import ADMIN_KEY, DAY, _free_port, small_venue
+from tests.conftest import ADMIN_KEY, DAY, migrated_database, serving, small_venue
 
 GUEST = {"name": "Racer"}
 CLIENTS = 100
@@ -129,43 +127,35 @@ def test_concurrent_replays_of_one_idempotency_key_give_one_booking(
 def unprotected(pg: server.Server, worker_id: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     """An app on a database without the exclusion/pacing constraints, whose slot lock
     is a plain read. Test-only: nothing in src/ can switch the protection off."""
-    name = f"seatwise_control_{worker_id}_{os.getpid()}"
-    server.drop_database(pg, name)
-    server.ensure_database(pg, name)
-    migrate.upgrade(pg.owner_url(name))
-    with psycopg.connect(pg.owner_url(name), autocommit=True) as conn:
-        conn.execute("ALTER TABLE allocations DROP CONSTRAINT allocations_no_overlap")
-        conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_covers_within_limit")
-        conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_parties_within_limit")
+    with migrated_database(pg, f"seatwise_control_{worker_id}_{os.getpid()}") as name:
+        with psycopg.connect(pg.owner_url(name), autocommit=True) as conn:
+            conn.execute("ALTER TABLE allocations DROP CONSTRAINT allocations_no_overlap")
+            conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_covers_within_limit")
+            conn.execute("ALTER TABLE pacing_usage DROP CONSTRAINT pacing_parties_within_limit")
 
-    def read_only_slot(conn: Any, rid: str, slot_start: Any, _pacing: Any, _now: Any) -> Any:
-        """The slot's usage, read without any lock."""
-        return conn.execute(
-            "SELECT covers, parties FROM pacing_usage WHERE restaurant_id = %s AND slot_start = %s", [rid, slot_start]
-        )
+        def read_only_slot(conn: Any, rid: str, slot_start: Any, _pacing: Any, _now: Any) -> Any:
+            """The slot's usage, read without any lock."""
+            return conn.execute(
+                "SELECT covers, parties FROM pacing_usage WHERE restaurant_id = %s AND slot_start = %s",
+                [rid, slot_start],
+            )
 
-    clear_expired_holds = ledger.clear_expired_holds
+        clear_expired_holds = ledger.clear_expired_holds
 
-    def slow_clear(conn: Any, *args: Any) -> None:
-        """Between planning and writing, wait: widens the window the protection closes."""
-        conn.execute("SELECT pg_sleep(0.05)")
-        clear_expired_holds(conn, *args)
+        def slow_clear(conn: Any, *args: Any) -> None:
+            """Between planning and writing, wait: widens the window the protection closes."""
+            conn.execute("SELECT pg_sleep(0.05)")
+            clear_expired_holds(conn, *args)
 
-    monkeypatch.setattr(ledger, "queue_lock_slot", read_only_slot)
-    monkeypatch.setattr(ledger, "clear_expired_holds", slow_clear)
-    db = Database(pg.app_url(name), max_size=40)
-    rt = Runtime(replace(load_settings(), database_name=name, admin_key=ADMIN_KEY), pg, db, ADMIN_KEY)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{port}", pg.owner_url(name)
-    srv.should_exit = True
-    thread.join(timeout=10)
-    db.close()
-    server.drop_database(pg, name)
+        monkeypatch.setattr(ledger, "queue_lock_slot", read_only_slot)
+        monkeypatch.setattr(ledger, "clear_expired_holds", slow_clear)
+        db = Database(pg.app_url(name), max_size=40)
+        rt = Runtime(replace(load_settings(), database_name=name, admin_key=ADMIN_KEY), pg, db, ADMIN_KEY)
+        try:
+            with serving(rt) as url:
+                yield url, pg.owner_url(name)
+        finally:
+            db.close()
 
 
 def test_control_without_protection_the_race_overbooks_and_the_audit_catches_it(

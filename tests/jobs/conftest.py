@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -18,35 +17,22 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from seatwise.api.app import create_app
 from seatwise.config import load_settings
 from seatwise.runtime import Runtime
 from seatwise.services.sealing import SecretBox
-from seatwise.store import migrate, server
+from seatwise.store import server
 from seatwise.store.db import Database
-from tests.conftest import ADMIN_KEY, small_venue
+from tests.conftest import ADMIN_KEY, migrated_database, serving, small_venue
 
 WEBHOOK_KEY = SecretBox.new_key()
 SHORT_BACKOFF = (0.05,) * 7
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def jobs_database(pg: server.Server, worker_id: str) -> Iterator[str]:
-    name = f"seatwise_jobs_{worker_id}_{os.getpid()}"
-    server.drop_database(pg, name)
-    server.ensure_database(pg, name)
-    migrate.upgrade(pg.owner_url(name))
-    yield name
-    server.drop_database(pg, name)
+    with migrated_database(pg, f"seatwise_jobs_{worker_id}_{os.getpid()}") as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
@@ -72,18 +58,8 @@ def jobs_runtime(pg: server.Server, jobs_database: str) -> Iterator[Runtime]:
 
 @pytest.fixture(scope="session")
 def jobs_base_url(jobs_runtime: Runtime) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(jobs_runtime), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(jobs_runtime) as url:
+        yield url
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ import pytest
 
 from seatwise.jobs import passes
 from seatwise.runtime import Runtime
-from seatwise.store import migrate, server
-from tests.conftest import ADMIN_KEY, DAY, small_venue
+from seatwise.store import server
+from tests.conftest import ADMIN_KEY, DAY, migrated_database, small_venue
 
 AUDIT_OF = "SELECT kind, detail FROM seatwise_ledger_audit() WHERE restaurant_id = %s ORDER BY kind"
 
@@ -83,11 +83,8 @@ def test_the_audit_catches_every_kind_of_broken_ledger(
 
 @pytest.fixture
 def fresh_database(pg: server.Server) -> Iterator[str]:
-    name = f"seatwise_audit_{uuid.uuid4().hex[:12]}"
-    server.ensure_database(pg, name)
-    migrate.upgrade(pg.owner_url(name))
-    yield name
-    server.drop_database(pg, name)
+    with migrated_database(pg, f"seatwise_audit_{uuid.uuid4().hex[:12]}") as name:
+        yield name
 
 
 def _cli_audit(database: str) -> subprocess.CompletedProcess[str]:

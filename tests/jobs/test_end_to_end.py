@@ -19,8 +19,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from seatwise.store import server
-from tests.conftest import ADMIN_KEY, DAY, ROOT
-from tests.jobs.conftest import Receiver, free_port
+from tests.conftest import ADMIN_KEY, DAY, ROOT, free_port
+from tests.jobs.conftest import Receiver
 
 
 class Process:

@@ -18,8 +18,8 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from seatwise.runtime import Runtime
 from seatwise.services.webhooks import Relay, RelayConfig
 from seatwise.store.db import Database
-from tests.conftest import DAY, client_for
-from tests.jobs.conftest import Receiver, free_port
+from tests.conftest import DAY, client_for, free_port
+from tests.jobs.conftest import Receiver
 
 GUEST = {"name": "Ada"}
 

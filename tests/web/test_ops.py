@@ -120,6 +120,24 @@ def test_host_books_moves_and_cancels_from_the_timeline(
     expect(page.locator("#booking-status")).to_have_text("cancelled")
 
 
+def test_host_pins_and_unpins_a_booking(
+    page: Page, base_url: str, restaurant: dict[str, Any], staff: httpx.Client
+) -> None:
+    rid = restaurant["id"]
+    booking = book(staff, rid, "Edsger Dijkstra", 4, "19:00")
+    sign_in(page, base_url, restaurant["api_keys"]["staff"])
+    page.goto(f"{base_url}/ops/{rid}/timeline?date={DAY}&booking={booking['id']}")
+    expect(page.locator("#booking-pinned")).to_have_text("no")
+    page.get_by_role("button", name="Pin to its tables").click()
+    expect(page.get_by_role("status")).to_have_text("Pinned to its tables")
+    expect(page.locator("#booking-pinned")).to_contain_text("yes")
+    assert staff.get(f"/v1/restaurants/{rid}/bookings/{booking['id']}").json()["pinned"] is True
+    assert axe_serious(page) == []
+    page.get_by_role("button", name="Unpin from its tables").click()
+    expect(page.get_by_role("status")).to_have_text("Unpinned")
+    assert staff.get(f"/v1/restaurants/{rid}/bookings/{booking['id']}").json()["pinned"] is False
+
+
 def test_a_booking_by_another_client_appears_without_a_reload(
     page: Page, base_url: str, restaurant: dict[str, Any]
 ) -> None:

@@ -31,6 +31,11 @@ class BookingOut(BaseModel):
     overbooked: bool = Field(default=False, description="a shadow booking enforcement would have refused")
     would_refuse: str | None = Field(default=None, description="the code enforcement would have answered")
     external_ref: str | None = Field(default=None, description="the reference of an imported booking")
+    pinned: bool = Field(
+        default=False,
+        description="kept on its tables: re-seating and optimize never move it (staff assignment and"
+        " requests naming tables pin)",
+    )
 
 
 class HoldOut(BaseModel):

@@ -113,6 +113,7 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
             policy_version=policy_version(venue.policy),
             idempotency_key=key,
             request_hash=fingerprint,
+            pinned=bool(request.table_labels) and not shadow,
         )
         row = {**booking_row(booking_id, new, window_columns(window), actor, now), **shadow}
         repo.insert_booking(conn, rid, row, table_ids)

@@ -79,6 +79,9 @@ class NewBooking:
     idempotency_key: str | None = None
     request_hash: str | None = None
     hold_id: str | None = None
+    # Tables named by the request (or by the hold it confirms): the engine never
+    # moves a pinned booking (re-seating, optimize).
+    pinned: bool = False
 
 
 def booking_row(
@@ -101,6 +104,7 @@ def booking_row(
         "idempotency_key": new.idempotency_key,
         "request_hash": new.request_hash,
         "hold_id": new.hold_id,
+        "pinned": new.pinned,
         "created_at": now,
     }
 

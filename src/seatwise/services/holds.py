@@ -108,6 +108,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
                 "created_by_key": actor.key_id,
                 "venue_version": venue.version,
                 "client_address": address,
+                "pinned": bool(request.table_labels),
             },
         )
         ledger.insert_allocations(
@@ -200,6 +201,7 @@ def confirm_hold(
             allow_slack=False,
             policy_version=version,
             hold_id=hold_id,
+            pinned=hold["pinned"],
         )
         repo.insert_booking(conn, rid, booking_row(booking_id, new, window, actor, now), hold["table_ids"])
         ledger.lock_tables(conn, rid, hold["table_ids"])

@@ -1,4 +1,5 @@
-"""Staff moves: put a booking on other tables, or at another time or party size.
+"""Staff moves: put a booking on other tables, or at another time or party size,
+or pin it to its tables.
 
 Each move is one transaction that deletes the booking's allocation rows and inserts
 the new ones, so there is no committed instant at which the booking holds both
@@ -16,7 +17,7 @@ from typing import Any
 
 from seatwise.core.assignment import check_assignment
 from seatwise.core.availability import check_party
-from seatwise.core.errors import IllegalTransition, ValidationFailed
+from seatwise.core.errors import IllegalTransition, NotFound, ValidationFailed
 from seatwise.core.events import EventType
 from seatwise.core.model import DayLedger, Pacing, PacingUsage, Venue
 from seatwise.core.pacing import pacing_allows
@@ -71,6 +72,7 @@ class AssignRequest:
 class RescheduleRequest:
     start: str | None = None  # an ISO instant with offset, or a local YYYY-MM-DDTHH:MM
     party_size: int | None = None
+    pinned: bool | None = None  # pin or unpin; alone, nothing else changes
 
 
 def assign_tables(db: Database, rid: str, booking_id: str, request: AssignRequest, actor: Principal) -> Booking:
@@ -78,7 +80,8 @@ def assign_tables(db: Database, rid: str, booking_id: str, request: AssignReques
 
     Every check of :func:`check_assignment` is run (the booking's own rows ignored);
     a failed one refuses the whole move with its code and every check listed. The
-    booking records `allow_slack`.
+    booking records `allow_slack`, and is pinned: staff chose these tables, so
+    re-seating and optimize leave it on them.
     """
     booking_id = parse_id(booking_id, "booking")
 
@@ -102,6 +105,7 @@ def assign_tables(db: Database, rid: str, booking_id: str, request: AssignReques
         table_ids = sorted(venue.table_by_label[x].id for x in labels)
         _move_allocations(conn, rid, booking_id, table_ids, lo, hi, now)
         repo.set_allow_slack(conn, rid, booking_id, allow_slack)
+        repo.set_pinned(conn, rid, booking_id, True)
         if set(row["table_ids"]) - set(table_ids):  # tables given back: claims first
             place_claims(conn, rid, venue, lo, hi, now, actor)
         booking = booking_of(venue, present(repo.get_booking(conn, rid, booking_id)))
@@ -143,7 +147,9 @@ def reschedule(db: Database, rid: str, booking_id: str, request: RescheduleReque
     """
     start, party = request.start, request.party_size
     if start is None and party is None:
-        raise ValidationFailed("send start and/or party_size")
+        if request.pinned is None:
+            raise ValidationFailed("send start, party_size and/or pinned")
+        return pin(db, rid, booking_id, request.pinned)
     booking_id = parse_id(booking_id, "booking")
 
     def use_case(conn: Conn) -> Booking:
@@ -198,10 +204,29 @@ def reschedule(db: Database, rid: str, booking_id: str, request: RescheduleReque
         )
         if row["table_ids"]:  # the old block's tables are given back: claims first
             place_claims(conn, rid, venue, row["block_start"], row["end_at"], now, actor)
+        if request.pinned is not None:
+            repo.set_pinned(conn, rid, booking_id, request.pinned)
         booking = booking_of(venue, present(repo.get_booking(conn, rid, booking_id)))
         emit(conn, rid, EventType.BOOKING_RESCHEDULED, {**to_json(booking), "actor": actor.label})
         if list(booking.tables) != list(row["labels"]):
             _assignment_changed(conn, rid, row, booking, actor)
         return booking
+
+    return db.run(rid, use_case)
+
+
+def pin(db: Database, rid: str, booking_id: str, pinned: bool) -> Booking:
+    """Pin a live booking to its tables (or unpin it). Only the engine's own moves
+    (re-seating, optimize) respect a pin; staff can still move a pinned booking."""
+    booking_id = parse_id(booking_id, "booking")
+
+    def use_case(conn: Conn) -> Booking:
+        row = repo.get_booking(conn, rid, booking_id, for_update=True)
+        if row is None:
+            raise NotFound("no such booking")
+        _occupying(row, "pinned" if pinned else "unpinned")
+        if row["pinned"] != pinned:
+            repo.set_pinned(conn, rid, booking_id, pinned)
+        return booking_of(venue_snapshot(conn, rid), {**row, "pinned": pinned})
 
     return db.run(rid, use_case)

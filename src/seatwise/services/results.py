@@ -55,6 +55,7 @@ class Booking:
     overbooked: bool = False
     would_refuse: str | None = None  # the refusal enforcement would have given
     external_ref: str | None = None
+    pinned: bool = False  # kept on its tables: re-seating and optimize never move it
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +227,7 @@ def booking_of(venue: Venue, row: dict[str, Any]) -> Booking:
         overbooked=row.get("overbooked", False),
         would_refuse=row.get("would_refuse"),
         external_ref=row.get("external_ref"),
+        pinned=row.get("pinned", False),
     )
 
 

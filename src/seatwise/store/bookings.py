@@ -16,7 +16,7 @@ BOOKING_COLUMNS = """b.id::text AS id, b.status, b.party_size, b.start_at, b.blo
     b.notes, b.channel, b.created_by_key::text AS created_by_key, b.allow_slack,
     b.policy_version, b.idempotency_key, b.request_hash, b.hold_id::text AS hold_id,
     b.created_at, b.updated_at, b.unassigned, b.pacing_counted, b.overbooked, b.would_refuse,
-    b.external_ref, b.import_outcome, b.import_reason,
+    b.external_ref, b.import_outcome, b.import_reason, b.pinned,
     array(SELECT t.label FROM booking_tables bt JOIN dining_tables t
           ON t.restaurant_id = bt.restaurant_id AND t.id = bt.table_id
           WHERE bt.restaurant_id = b.restaurant_id AND bt.booking_id = b.id ORDER BY t.id) AS labels,
@@ -28,13 +28,14 @@ INSERT_BOOKING_SQL = """INSERT INTO bookings (restaurant_id, id, status, party_s
        slot_start, service_date, service_name, guest_name, guest_phone, guest_email, notes,
        channel, created_by_key, allow_slack, policy_version, idempotency_key, request_hash, hold_id,
        created_at, updated_at, unassigned, pacing_counted, overbooked, would_refuse, external_ref,
-       import_outcome, import_reason)
+       import_outcome, import_reason, pinned)
    VALUES (%(rid)s, %(id)s, %(status)s, %(party_size)s, %(start_at)s, %(block_start)s, %(end_at)s,
        %(slot_start)s, %(service_date)s, %(service_name)s, %(guest_name)s, %(guest_phone)s,
        %(guest_email)s, %(notes)s, %(channel)s, %(created_by_key)s, %(allow_slack)s,
        %(policy_version)s, %(idempotency_key)s, %(request_hash)s, %(hold_id)s,
        %(created_at)s, %(created_at)s, %(unassigned)s, %(pacing_counted)s, %(overbooked)s,
-       %(would_refuse)s, %(external_ref)s, %(import_outcome)s, %(import_reason)s)"""
+       %(would_refuse)s, %(external_ref)s, %(import_outcome)s, %(import_reason)s,
+       %(pinned)s)"""
 
 # What a booking row says when its builder leaves these out: an ordinary booking.
 _ROLLOUT_DEFAULTS = {
@@ -44,6 +45,7 @@ _ROLLOUT_DEFAULTS = {
     "external_ref": None,
     "import_outcome": None,
     "import_reason": None,
+    "pinned": False,
 }
 
 
@@ -93,6 +95,7 @@ _BOOKING_ARRAY_COLUMNS = (
     ("external_ref", "text"),
     ("import_outcome", "text"),
     ("import_reason", "text"),
+    ("pinned", "boolean"),
 )
 _NAMES = ", ".join(c for c, _ in _BOOKING_ARRAY_COLUMNS)
 _ARRAYS = ", ".join(f"%s::{t}[]" for _, t in _BOOKING_ARRAY_COLUMNS)
@@ -180,21 +183,28 @@ def set_status(conn: Conn, rid: str, booking_id: str, status: str) -> None:
     )
 
 
+def set_pinned(conn: Conn, rid: str, booking_id: str, pinned: bool) -> None:
+    conn.execute(
+        "UPDATE bookings SET pinned = %s, updated_at = now() WHERE restaurant_id = %s AND id = %s",
+        [pinned, rid, booking_id],
+    )
+
+
 def insert_hold(conn: Conn, rid: str, hold: dict[str, Any]) -> None:
     """Insert a hold row; `client_address` (optional) is where a guest-page hold came from."""
     conn.execute(
         """INSERT INTO holds (restaurant_id, id, party_size, start_at, block_start, end_at, slot_start,
                service_date, service_name, expires_at, policy_version, created_by_key, client_address,
-               venue_version)
+               venue_version, pinned)
            VALUES (%(rid)s, %(id)s, %(party_size)s, %(start_at)s, %(block_start)s, %(end_at)s, %(slot_start)s,
                %(service_date)s, %(service_name)s, %(expires_at)s, %(policy_version)s, %(created_by_key)s,
-               %(client_address)s::inet, %(venue_version)s)""",
-        {"rid": rid, "client_address": None, "venue_version": None, **hold},
+               %(client_address)s::inet, %(venue_version)s, %(pinned)s)""",
+        {"rid": rid, "client_address": None, "venue_version": None, "pinned": False, **hold},
     )
 
 
 HOLD_COLUMNS = """h.id::text AS id, h.party_size, h.start_at, h.block_start, h.end_at, h.slot_start,
-    h.service_date, h.service_name, h.expires_at, h.pacing_released, h.policy_version, h.venue_version,
+    h.service_date, h.service_name, h.expires_at, h.pacing_released, h.policy_version, h.venue_version, h.pinned,
     h.created_by_key::text AS created_by_key, h.created_at,
     array(SELECT a.table_id FROM allocations a WHERE a.restaurant_id = h.restaurant_id
           AND a.hold_id = h.id ORDER BY a.table_id) AS table_ids"""

@@ -29,8 +29,10 @@ from seatwise.store.keys import key_hash
 _log = logging.getLogger(__name__)
 
 # A probe that cannot get an answer within this long is a 503 (DATABASE_UNAVAILABLE),
-# as a synchronous use case's connection checkout is (store.db).
-PROBE_WAIT = 5.0
+# inside the 2 s an outage may take to be answered (a hung connect or statement; a
+# refused one fails at once). One probe is one short statement on a pool of 8, so a
+# reachable server under a rush answers far sooner.
+PROBE_WAIT = 1.5
 # What the server being down, restarting or unreachable looks like from asyncpg,
 # besides the server errors `_unreachable` recognises by their class.
 _CUT = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)

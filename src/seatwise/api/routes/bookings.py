@@ -68,6 +68,9 @@ class TablesIn(Strict):
 class BookingPatch(Strict):
     start: str | None = Field(default=None, min_length=1, max_length=64, examples=["2027-03-10T20:00"])
     party_size: int | None = Field(default=None, ge=1, le=1000, examples=[3])
+    pinned: bool | None = Field(
+        default=None, description="pin the booking to its tables (re-seating and optimize never move it), or unpin"
+    )
 
 
 def digits_only(value: object) -> object:
@@ -217,9 +220,10 @@ def assign_tables(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_
 
 @router.patch("/bookings/{booking_id}", response_model=BookingOut, operation_id="rescheduleBooking")
 def reschedule(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, booking_id: str, body: BookingPatch) -> Any:
-    """Move a live booking to another start and/or party size, all or nothing."""
+    """Move a live booking to another start and/or party size, and/or pin it to its
+    tables; all or nothing."""
     authorize(who, rid, Permission.MANAGE_BOOKINGS)
-    request = moves.RescheduleRequest(body.start, body.party_size)
+    request = moves.RescheduleRequest(body.start, body.party_size, body.pinned)
     return to_json(moves.reschedule(rt.db, rid, booking_id, request, who))
 
 

@@ -161,6 +161,20 @@ def move(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> Response:
     return redirect(_timeline_url(rid, date=day, booking=booking.id, notice=f"Moved to {moved}"))
 
 
+@router.post("/{rid}/bookings/{booking_id}/pin")
+def pin(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> Response:
+    rid = ctx.restaurant(rid, Permission.MANAGE_BOOKINGS)
+    day, wanted = field(form, "date"), field(form, "pinned")
+    try:
+        if wanted not in ("on", "off"):
+            raise ValidationFailed("pinned must be on or off")
+        booking = moves.pin(ctx.rt.db, rid, booking_id, wanted == "on")
+    except SeatwiseError as exc:
+        return _view(ctx, rid, day or None, booking_id=booking_id, refusal=exc.problem(), status=exc.status)
+    notice = "Pinned to its tables" if booking.pinned else "Unpinned"
+    return redirect(_timeline_url(rid, date=day, booking=booking.id, notice=notice))
+
+
 @router.post("/{rid}/bookings/{booking_id}/reschedule")
 def reschedule(ctx: CtxDep, rid: str, booking_id: str, form: CheckedForm) -> Response:
     rid = ctx.restaurant(rid, Permission.MANAGE_BOOKINGS)

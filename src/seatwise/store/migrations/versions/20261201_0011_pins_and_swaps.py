@@ -1,7 +1,8 @@
 """Pinned bookings, and table swaps checked at commit (DESIGN §13).
 
 `bookings.pinned`: a pinned booking keeps its tables; re-seating and the optimizer
-never move it (nor a seated one). Staff assignment and a request naming tables pin.
+never move it (nor a seated one). Staff assignment and a request naming tables pin;
+`holds.pinned` carries a hold's named tables to the booking it is confirmed into.
 
 `allocations_no_overlap` becomes DEFERRABLE INITIALLY IMMEDIATE: every write keeps
 the check at each statement, as before, except a transaction that swaps tables
@@ -26,6 +27,7 @@ def upgrade() -> None:
     op.execute(
         """
         ALTER TABLE bookings ADD COLUMN pinned boolean NOT NULL DEFAULT false;
+        ALTER TABLE holds ADD COLUMN pinned boolean NOT NULL DEFAULT false;
         ALTER TABLE allocations DROP CONSTRAINT allocations_no_overlap;
         ALTER TABLE allocations ADD CONSTRAINT allocations_no_overlap
             EXCLUDE USING gist (restaurant_id WITH =, table_id WITH =, during WITH &&)
@@ -40,6 +42,7 @@ def downgrade() -> None:
         ALTER TABLE allocations DROP CONSTRAINT allocations_no_overlap;
         ALTER TABLE allocations ADD CONSTRAINT allocations_no_overlap
             EXCLUDE USING gist (restaurant_id WITH =, table_id WITH =, during WITH &&);
+        ALTER TABLE holds DROP COLUMN pinned;
         ALTER TABLE bookings DROP COLUMN pinned;
         """
     )
