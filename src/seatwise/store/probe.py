@@ -112,7 +112,14 @@ class AsyncReads:
             sender = asyncio.get_running_loop().create_task(self._send_batches())
             self._senders.add(sender)
             sender.add_done_callback(self._senders.discard)
-        return await answer
+        try:
+            # The asker's own bound: waiting for a batch already out, then for its own,
+            # stays within PROBE_WAIT (a batch out for that long fails too).
+            async with asyncio.timeout(PROBE_WAIT):
+                return await answer
+        except TimeoutError as exc:
+            _log.warning("database unavailable (read probe): no answer within %s s", PROBE_WAIT)
+            raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
 
     async def _send_batches(self) -> None:
         """Send what is waiting, then whatever was asked for meanwhile, until nothing waits."""
