@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
@@ -16,6 +17,14 @@ import pytest
 from seatwise.runtime import Runtime
 from seatwise.store.probe import AsyncReads
 from tests.conftest import DAY, client_for
+
+T = TypeVar("T")
+
+
+def _on_own_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run `main` on a loop of its own thread (this worker's may run Playwright's)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result(timeout=120)
 
 
 def _statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -65,7 +74,7 @@ def test_concurrent_probes_share_statements_and_keep_their_own_rows(
         finally:
             await reads.close()
 
-    answers = asyncio.run(main())
+    answers = _on_own_loop(main)
     assert len(answers) == 10 * len(asks)
     assert len(sent) < len(answers) / 4, sent  # batched: far fewer statements than probes
     for i, probe in enumerate(answers):
@@ -112,4 +121,4 @@ def test_a_probe_asked_after_a_commit_sees_it_while_a_batch_is_out(
             await reads.close()
             staff.close()
 
-    asyncio.run(main())
+    _on_own_loop(main)

@@ -74,9 +74,12 @@ class Probe:
 class AsyncReads:
     """A lazily opened asyncio pool (it must be created inside the serving loop)."""
 
-    def __init__(self, url: str, *, max_size: int = 8, max_in_flight: int = 2) -> None:
+    def __init__(self, url: str, *, max_size: int = 2, max_in_flight: int = 2) -> None:
         self.url = url
-        self.max_size = max_size
+        # At most `max_in_flight` statements are out at once: more connections would
+        # only be held open (every API process opens this pool: its keyed requests
+        # are all authenticated through it).
+        self.max_size = min(max_size, max_in_flight)
         self.max_in_flight = max_in_flight
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
