@@ -32,7 +32,7 @@ db-stop: $(STAMP)  ## stop the embedded server (it outlives `make run`)
 docs: $(STAMP)  ## regenerate docs/errors.md from the ErrorCode enum
 	$(PY) -m seatwise.docs > docs/errors.md
 
-# Every bench/*.py program (availability, booking, importing, jobs, loadtest, planner, ...) except the
+# Every bench/*.py program (availability, booking, importing, jobs, loadtest, planner, reseating, seating, ...) except the
 # shared modules (bench/_*.py and the three below); then the report of all results.
 BENCH_LIBS := bench/ledger_audit.py bench/locustfile.py bench/report.py
 BENCHES    ?= $(filter-out bench/_% $(BENCH_LIBS),$(sort $(wildcard bench/*.py)))

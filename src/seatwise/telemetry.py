@@ -61,3 +61,16 @@ AVAILABILITY_ANSWERS = Counter(
     registry=REGISTRY,
 )
 WORKER = Info("seatwise_worker", "The worker process this scrape came from", registry=REGISTRY)
+RESEATS = Counter(
+    "seatwise_reseats_total",
+    "Re-seating on a refusal (DESIGN §13), by outcome: applied, infeasible, timeout, stale",
+    ["outcome"],
+    registry=REGISTRY,
+)
+SEATING_SOLVE_SECONDS = Histogram(
+    "seatwise_seating_solve_seconds",
+    "Wall time of one CP-SAT seating solve, by use (reseat, optimize)",
+    ["use"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.5, 1.0, 2.0),
+)

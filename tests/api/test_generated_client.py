@@ -68,6 +68,9 @@ def test_operation_ids_are_stable_names(client_package: str) -> None:
     path = Path(bookings.__file__).parent
     names = {p.stem for p in path.glob("*.py")} - {"__init__"}
     assert {"create_booking", "get_availability", "create_hold", "confirm_hold", "get_timeline"} <= names
+    seating = Path(_module(client_package, "api.seating").__file__).parent
+    assert "optimize_service" in {p.stem for p in seating.glob("*.py")}
+    assert hasattr(_module(client_package, "models"), "OptimizationOut")
 
 
 def test_booking_flow_through_the_generated_client(client_package: str, base_url: str) -> None:

@@ -53,6 +53,7 @@ list webhooks               |  200  |  200  |   403   |  404  | 401  |   401
 delete webhook              |  204  |  204  |   403   |  404  | 401  |   401
 webhook deliveries          |  200  |  200  |   403   |  404  | 401  |   401
 import bookings             |  200  |  200  |   403   |  404  | 401  |   401
+optimize service            |  200  |  200  |   403   |  404  | 401  |   401
 """
 
 CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
@@ -126,6 +127,7 @@ CALLS: dict[str, Call] = {
     "import bookings": lambda w, c: c.post(
         f"{w.base}/bookings/import", json=[{"start": w.fresh_start(), "party_size": 2, "name": "Imported"}]
     ),
+    "optimize service": lambda w, c: c.post(f"{w.base}/optimize", params={"date": DAY}),
     "list bookings": lambda w, c: c.get(f"{w.base}/bookings", params={"date": DAY}),
     "get booking": lambda w, c: c.get(f"{w.base}/bookings/{w.booking()['id']}"),
     "reschedule booking": lambda w, c: c.patch(f"{w.base}/bookings/{w.booking()['id']}", json={"party_size": 3}),

@@ -4,6 +4,7 @@ generated one."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -64,10 +65,21 @@ def signed_in(base_url: str) -> Iterator[httpx.Client]:
         yield c
 
 
+@pytest.mark.parametrize("priorities", [False, True])
 def test_the_form_of_a_venue_posted_back_is_the_same_venue(
-    signed_in: httpx.Client, create_restaurant: Callable[..., dict[str, Any]], admin: httpx.Client
+    signed_in: httpx.Client,
+    create_restaurant: Callable[..., dict[str, Any]],
+    admin: httpx.Client,
+    demo_document: dict[str, Any],
+    priorities: bool,
 ) -> None:
-    created = create_restaurant()  # the demo bistro: three zones, two services, pacing, a closure
+    # The demo bistro: three zones, two services, pacing, a closure; and with a zone's
+    # and a table's priority, which the form must keep.
+    doc = copy.deepcopy(demo_document)
+    if priorities:
+        doc["zones"][0]["priority"] = 10
+        doc["tables"][1]["priority"] = 3
+    created = create_restaurant(doc)
     rid = created["id"]
     token = CSRF.search(signed_in.get("/ops").text)
     assert token

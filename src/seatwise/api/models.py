@@ -6,7 +6,7 @@ check) them, so the OpenAPI document is a contract schemathesis can test.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GuestOut(BaseModel):
@@ -148,3 +148,30 @@ class ImportedRowOut(BaseModel):
 class ImportResultOut(BaseModel):
     rows: list[ImportedRowOut]
     counts: dict[str, int] = Field(description="rows per outcome, and how many were replayed")
+
+
+class TableMoveOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    booking_id: str
+    from_: list[str] = Field(alias="from", description="table labels before the move")
+    to: list[str] = Field(description="table labels after the move")
+
+
+class SeatingFiguresOut(BaseModel):
+    bookings: int = Field(description="the service's bookings on tables")
+    tables_used: int = Field(description="distinct tables they use over the service")
+    free_tables: int = Field(description="active tables none of them uses")
+    combinations: int = Field(description="bookings on more than one table")
+    wasted_seats: int = Field(description="seats beyond their parties, summed")
+
+
+class OptimizationOut(BaseModel):
+    date: str = Field(description="the service date, YYYY-MM-DD")
+    service: str
+    moves: list[TableMoveOut] = Field(description="bookings whose tables change (times never do)")
+    before: SeatingFiguresOut
+    after: SeatingFiguresOut
+    applied: bool = Field(description="true: the moves were committed (apply=true); false: a dry run")
+    outcome: str = Field(description="optimal | feasible (the best found within the time budget)")
+    solve_ms: float = Field(description="the solver's wall time")

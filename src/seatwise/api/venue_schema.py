@@ -57,11 +57,23 @@ class PolicyDoc(_Doc):
         default="enforce",
         description="shadow: what enforcement would refuse is accepted as an unassigned, overbooked booking",
     )
+    reseating: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: a party that finds no free plan may move unseated, unpinned bookings of its service",
+    )
+    reseating_budget_ms: int = Field(default=150, ge=10, le=2000, description="the re-seating solve's time limit")
 
 
 class ZoneDoc(_Doc):
     key: str
     name: str
+    priority: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="higher is filled first, after wasted seats and table count; default 0",
+        exclude_if=lambda v: v == 0,
+    )
 
 
 class TableDoc(_Doc):
@@ -72,6 +84,9 @@ class TableDoc(_Doc):
     max_party: int | None = Field(default=None, ge=1, description="default: seats")
     movable: bool = True
     active: bool = True
+    priority: int | None = Field(
+        default=None, ge=0, le=100, description="default: the zone's priority", exclude_if=_absent
+    )
     # Floor-plan position: absent (not null) when the table has none, as in the
     # canonical document; the dashboard then lays the table out automatically.
     x: int | None = Field(default=None, ge=0, description="floor plan position, with y", exclude_if=_absent)

@@ -93,22 +93,23 @@ def iter_combinations(
 
 # --- the search over classes of identical tables --------------------------------------
 
-# (overage, number of tables, scarcity, mask): the planner's ranking key of a table
-# set, its natural-order part (the sorted bits) kept as the mask; see `ranks_before`.
-Best = tuple[int, int, int, int]
+# (overage, number of tables, -priority, look-ahead cost, scarcity, mask): the
+# planner's ranking key of a table set, its natural-order part (the sorted bits)
+# kept as the mask; see `ranks_before`.
+Best = tuple[int, int, int, int, int, int]
 
 
 def ranks_before(a: Best, b: Best) -> bool:
     """Whether `a` ranks strictly before `b` (the planner's ranking key, DESIGN §4).
 
-    With equal overage, table count and scarcity both sets have as many tables, and
-    the one with the lower sorted bits (natural label order) holds the lowest bit
-    of the two masks' difference: every smaller bit is in both or in neither.
+    With every other part equal both sets have as many tables, and the one with the
+    lower sorted bits (natural label order) holds the lowest bit of the two masks'
+    difference: every smaller bit is in both or in neither.
     """
-    if a[:3] != b[:3]:
-        return a[:3] < b[:3]
-    diff = a[3] ^ b[3]
-    return bool(diff & -diff & a[3])
+    if a[:5] != b[:5]:
+        return a[:5] < b[:5]
+    diff = a[5] ^ b[5]
+    return bool(diff & -diff & a[5])
 
 
 class WorkExceeded(Exception):
@@ -248,7 +249,8 @@ def _free_counts(zc: ZoneClasses, free: int) -> tuple[list[int], int]:
 
 
 def _members(zc: ZoneClasses, free: int, chosen: list[tuple[int, int]]) -> int:
-    """The lowest free tables of each chosen class: the natural-order best."""
+    """The lowest free tables of each chosen class: the natural-order best when no
+    look-ahead cost tells twins apart."""
     mask = 0
     for a, t in chosen:
         rest = zc.masks[a] & free
@@ -257,6 +259,26 @@ def _members(zc: ZoneClasses, free: int, chosen: list[tuple[int, int]]) -> int:
             mask |= low
             rest ^= low
     return mask
+
+
+def _class_orders(zc: ZoneClasses, free: int, cost: Sequence[int] | None) -> tuple[list[list[int]], list[list[int]]]:
+    """Each class's free members, cheapest first (look-ahead cost, then natural
+    order), and the prefix sums of their costs (``sums[a][t]``: the t cheapest).
+
+    Twins are interchangeable for seats, priority and adjacency, so the best set
+    that takes t members of a class takes its t first: any other choice costs more,
+    or as much with a later label."""
+    orders, sums = [], []
+    for m in zc.masks:
+        members = list(bits_of(m & free))
+        if cost is not None:
+            members.sort(key=lambda i: (cost[i], i))
+        running = [0]
+        for i in members:
+            running.append(running[-1] + (cost[i] if cost is not None else 0))
+        orders.append(members)
+        sums.append(running)
+    return orders, sums
 
 
 def _bound(best: Best, party: int, k: int) -> list[int]:
@@ -276,14 +298,17 @@ def best_combination(
     max_overage: int,
     best: Best | None,
     *,
+    cost: Sequence[int] | None = None,
     tick: Callable[[], None] | None = None,
 ) -> Best | None:
     """The better of `best` and the best-ranked combination of `zc`'s free tables.
 
     Branch and bound over classes: a node is cut as soon as nothing grown from it
     can rank before the best found so far (it wastes more seats, or as many with
-    more tables), so the search stops once the best is proven. `tick` (tests) is
-    called once per node visited, as by :func:`count_nodes`.
+    more tables), so the search stops once the best is proven. Priority, the
+    look-ahead `cost` (per table bit; None: all 0) and scarcity only order the
+    leaves, so they never cut. `tick` (tests) is called once per node visited, as
+    by :func:`count_nodes`.
     """
     if k < 2 or max_overage < 0 or (best is not None and best[1] <= 1 and best[0] == 0):
         return best
@@ -292,13 +317,31 @@ def best_combination(
         return best
     state = [best]
     bound = [party + max_overage, k, party + max_overage, k] if best is None else _bound(best, party, k)
+    # Without costs twins differ only by label: no per-class order to build.
+    orders, sums = _class_orders(zc, free, cost) if cost is not None else ([], [])
+    priority = zc.priority
+    prioritised = any(priority)
 
     def leaf(chosen: list[tuple[int, int]], seats: int, size: int, scar: int) -> None:
         b = state[0]
-        key = (seats - party, size, scar)
-        if b is not None and key > b[:3]:
+        prio = spent = 0
+        if prioritised:
+            for a, t in chosen:
+                prio -= t * priority[a]
+        if cost is not None:
+            for a, t in chosen:
+                spent += sums[a][t]
+        key = (seats - party, size, prio, spent, scar)
+        if b is not None and key > b[:5]:
             return
-        found = (*key, _members(zc, free, chosen))
+        if cost is None:
+            mask = _members(zc, free, chosen)
+        else:
+            mask = 0
+            for a, t in chosen:
+                for i in orders[a][:t]:
+                    mask |= 1 << i
+        found = (*key, mask)
         if b is None or ranks_before(found, b):
             state[0] = found
             bound[:] = _bound(found, party, k)

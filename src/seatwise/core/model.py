@@ -29,6 +29,11 @@ def natural_key(label: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in parts if p != "")
 
 
+class Reseating(StrEnum):
+    AUTO = "auto"  # a party that finds no free plan may move unseated, unpinned bookings (core.seating)
+    OFF = "off"  # refused as no room, as without re-seating
+
+
 class Enforcement(StrEnum):
     ENFORCE = "enforce"  # refusals are refused
     SHADOW = "shadow"  # what enforcement would refuse is accepted, unassigned and flagged
@@ -76,12 +81,19 @@ class Policy:
     max_party_size: int = 20
     closures: frozenset[date] = frozenset()
     enforcement: Enforcement = Enforcement.ENFORCE
+    reseating: Reseating = Reseating.AUTO
+    reseating_budget_ms: int = 150  # the re-seating solve's time limit
+
+
+PRIORITY = (0, 100)
+"""Bounds of a zone's or table's `priority` (higher is filled first; default 0)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Zone:
     key: str
     name: str
+    priority: int = 0  # higher is filled first (after waste and table count)
 
 
 class Shape(StrEnum):
@@ -111,6 +123,7 @@ class Table:
     movable: bool = True
     active: bool = True
     position: Position | None = None  # None: the floor plan lays it out automatically
+    priority: int | None = None  # None: the zone's priority
 
     def __post_init__(self) -> None:
         if self.max_party == 0:
@@ -139,6 +152,12 @@ class Venue:
     @cached_property
     def table_by_label(self) -> Mapping[str, Table]:
         return {t.label: t for t in self.tables}
+
+    @cached_property
+    def priority_of(self) -> Mapping[int, int]:
+        """Each table's priority: its own, else its zone's (higher is filled first)."""
+        zone = {z.key: z.priority for z in self.zones}
+        return {t.id: t.priority if t.priority is not None else zone.get(t.zone, 0) for t in self.tables}
 
     @cached_property
     def neighbours(self) -> Mapping[int, frozenset[int]]:

@@ -22,7 +22,11 @@ the nodes of the uncut search, every call visits a subset of them, and venue
 documents whose count passes :data:`PLANNING_WORK_LIMIT` are refused.
 
 Ranking (:func:`rank_key`), best first, deterministic and independent of the order
-of tables and edges in the venue: least overage; fewest tables; lowest scarcity
+of tables and edges in the venue: least overage; fewest tables; highest priority
+(sum of the tables' priorities: a table's own, else its zone's; default 0); least
+look-ahead cost (with an :class:`~seatwise.core.outlook.Outlook` only: the expected
+covers of later demand the plan's tables could no longer seat, see
+:mod:`seatwise.core.outlook`; without one every plan costs 0); lowest scarcity
 (sum over the plan's tables of ``seats / number of active tables of that size``,
 so large and rare tables are kept free for the parties that need them); natural
 label order of the tables.
@@ -46,6 +50,7 @@ from seatwise.core.combinations import (
 from seatwise.core.errors import ValidationFailed
 from seatwise.core.model import DayLedger, Venue
 from seatwise.core.occupancy import busy_mask
+from seatwise.core.outlook import MILLI, Outlook, lookahead_costs
 from seatwise.core.venue_index import VenueIndex, bits_of, venue_index
 
 __all__ = [
@@ -64,8 +69,9 @@ __all__ = [
 PLANNING_WORK_LIMIT = 5_000
 """Most search nodes a venue's combinations may need (see :func:`planning_work`)."""
 
-# (overage, number of tables, scarcity, table positions in natural label order)
-RankKey = tuple[int, int, int, tuple[int, ...]]
+# (overage, number of tables, -priority, look-ahead cost, scarcity, table positions
+# in natural label order)
+RankKey = tuple[int, int, int, int, int, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,38 +98,85 @@ class PlanResult:
         return self.plans[0] if self.plans else None
 
 
-def _mask_rank(index: VenueIndex, mask: int, party: int) -> RankKey:
+Costs = tuple[int, ...] | None  # look-ahead cost per table bit; None: no outlook
+
+
+def _mask_rank(index: VenueIndex, mask: int, party: int, cost: Costs = None) -> RankKey:
     # Bits are natural label order, so comparing bit tuples compares label lists.
     bits = tuple(bits_of(mask))
     seats = sum(index.seats[i] for i in bits)
-    return (seats - party, len(bits), sum(index.scarcity[i] for i in bits), bits)
+    return (
+        seats - party,
+        len(bits),
+        -sum(index.priority[i] for i in bits),
+        sum(cost[i] for i in bits) if cost is not None else 0,
+        sum(index.scarcity[i] for i in bits),
+        bits,
+    )
 
 
-def rank_key(venue: Venue, party: int, table_ids: tuple[int, ...] | list[int]) -> RankKey:
+def rank_key(
+    venue: Venue,
+    party: int,
+    table_ids: tuple[int, ...] | list[int],
+    *,
+    outlook: Outlook | None = None,
+    ledger: DayLedger | None = None,
+    block: tuple[datetime, datetime] | None = None,
+    now: datetime | None = None,
+) -> RankKey:
     """The ranking key of a table set (smaller is better); see the module docstring.
 
-    Keys compare meaningfully only within one venue (scarcity is scaled per venue).
+    With an `outlook`, the look-ahead part needs the `ledger`, `block` and `now` the
+    plan is made for. Keys compare meaningfully only within one venue and one
+    request (scarcity is scaled per venue, costs depend on the ledger).
     """
     index = venue_index(venue)
     mask = 0
     for table_id in table_ids:
         mask |= 1 << index.bit_of[table_id]
-    return _mask_rank(index, mask, party)
+    cost: Costs = None
+    if outlook is not None:
+        if ledger is None or block is None or now is None:
+            raise ValidationFailed("a look-ahead rank needs the ledger, block and now")
+        cost = lookahead_costs(venue, index, outlook, ledger, now, block[0], block[1], mask)
+    return _mask_rank(index, mask, party, cost)
 
 
-def _plan(index: VenueIndex, mask: int, party: int) -> Plan:
+def _plan(index: VenueIndex, mask: int, party: int, cost: Costs = None) -> Plan:
     bits = list(bits_of(mask))
     tables = [index.tables[i] for i in bits]
     seats = sum(t.seats for t in tables)
     overage = seats - party
     labels = tuple(t.label for t in tables)
     spare = f", {overage} spare seat{'' if overage == 1 else 's'}" if overage else ""
+    priority = sum(index.priority[i] for i in bits)
+    extra = f", priority {priority}" if priority else ""
+    if cost is not None:
+        lost = sum(cost[i] for i in bits) / MILLI
+        extra += f", takes {lost:.2f} expected later covers"
     if len(tables) == 1:
-        reason = f"single {labels[0]} ({seats} seats for {party}{spare})"
+        reason = f"single {labels[0]} ({seats} seats for {party}{spare}{extra})"
     else:
         joined = "+".join(labels)
-        reason = f"combination {joined} in {tables[0].zone} ({seats} seats for {party}{spare})"
+        reason = f"combination {joined} in {tables[0].zone} ({seats} seats for {party}{spare}{extra})"
     return Plan(tuple(t.id for t in tables), labels, tables[0].zone, seats, overage, reason)
+
+
+def _costs(
+    venue: Venue,
+    index: VenueIndex,
+    outlook: Outlook | None,
+    ledger: DayLedger,
+    now: datetime,
+    block_start: datetime,
+    block_end: datetime,
+    free: int,
+    ignore_ref: str | None,
+) -> Costs:
+    if outlook is None or not outlook.by_party:
+        return None
+    return lookahead_costs(venue, index, outlook, ledger, now, block_start, block_end, free, ignore_ref=ignore_ref)
 
 
 def _limit(venue: Venue, max_tables: int | None) -> int:
@@ -169,20 +222,24 @@ def plan_tables(
     *,
     max_tables: int | None = None,
     ignore_ref: str | None = None,
+    outlook: Outlook | None = None,
 ) -> PlanResult:
     """All feasible plans for `party` over the block, ranked best first.
 
     `max_tables` overrides the policy's k (1 = singles only). Ledger rows whose ref
-    is `ignore_ref` (a booking being re-planned) do not occupy their tables.
+    is `ignore_ref` (a booking being re-planned) do not occupy their tables. With an
+    `outlook` the ranking weighs later demand; `ledger` must then hold the rows up to
+    ``outlook.horizon`` around the block.
     """
     _check_request(party, block_start, block_end)
     index = venue_index(venue)
     busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
+    cost = _costs(venue, index, outlook, ledger, now, block_start, block_end, index.active & ~busy, ignore_ref)
     masks = sorted(
         _feasible_masks(venue, index, party, busy, _limit(venue, max_tables)),
-        key=lambda m: _mask_rank(index, m, party),
+        key=lambda m: _mask_rank(index, m, party, cost),
     )
-    return PlanResult(tuple(_plan(index, m, party) for m in masks))
+    return PlanResult(tuple(_plan(index, m, party, cost) for m in masks))
 
 
 def best_plan(
@@ -195,8 +252,10 @@ def best_plan(
     *,
     max_tables: int | None = None,
     ignore_ref: str | None = None,
+    outlook: Outlook | None = None,
 ) -> Plan | None:
-    """The best-ranked feasible plan, or None: the same plan as ``plan_tables(...).best``.
+    """The best-ranked feasible plan, or None: the same plan as ``plan_tables(...).best``
+    (with the same `outlook`).
 
     The best single seeds the bound, so combinations must waste fewer seats than it
     (none when a single fits exactly); each zone's class search then cuts every
@@ -207,16 +266,28 @@ def best_plan(
     busy = busy_mask(index, ledger, now, block_start, block_end, ignore_ref=ignore_ref)
     free = index.active & ~busy
     policy = venue.policy
-    # For one table the ranking key reduces to (seats, scarcity, natural order).
+    cost = _costs(venue, index, outlook, ledger, now, block_start, block_end, free, ignore_ref)
+    # For one table the ranking key reduces to (seats, -priority, cost, scarcity, natural order).
     singles = bits_of(index.singles(party, policy.max_overage) & free)
-    single = min(singles, key=lambda i: (index.seats[i], index.scarcity[i], i), default=None)
+    single = min(
+        singles,
+        key=lambda i: (index.seats[i], -index.priority[i], cost[i] if cost else 0, index.scarcity[i], i),
+        default=None,
+    )
     best: Best | None = None
     if single is not None:
-        best = (index.seats[single] - party, 1, index.scarcity[single], 1 << single)
+        best = (
+            index.seats[single] - party,
+            1,
+            -index.priority[single],
+            cost[single] if cost else 0,
+            index.scarcity[single],
+            1 << single,
+        )
     k = _limit(venue, max_tables)
     for zc in index.classes:
-        best = best_combination(zc, free, policy.adjacency_mode, k, party, policy.max_overage, best)
-    return None if best is None else _plan(index, best[3], party)
+        best = best_combination(zc, free, policy.adjacency_mode, k, party, policy.max_overage, best, cost=cost)
+    return None if best is None else _plan(index, best[5], party, cost)
 
 
 def plan_exists_on(venue: Venue, party: int, busy: int, *, max_tables: int | None = None) -> bool:

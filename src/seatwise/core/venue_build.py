@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
 
-from seatwise.core.model import WEEKDAYS, AdjacencyMode, Enforcement, Pacing, Policy, Service, TurnBand
+from seatwise.core.model import WEEKDAYS, AdjacencyMode, Enforcement, Pacing, Policy, Reseating, Service, TurnBand
 
 __all__ = ["policy_from_canonical"]
 
@@ -36,6 +36,9 @@ def policy_from_canonical(doc: Mapping[str, Any]) -> Policy:
         closures=frozenset(date.fromisoformat(d) for d in doc["closures"]),
         # Policies stored before enforcement existed (DESIGN §12) were all enforced.
         enforcement=Enforcement(doc.get("enforcement", Enforcement.ENFORCE.value)),
+        # Policies stored before re-seating existed (DESIGN §13) get its defaults.
+        reseating=Reseating(doc.get("reseating", Reseating.AUTO.value)),
+        reseating_budget_ms=int(doc.get("reseating_budget_ms", 150)),
     )
 
 

@@ -34,12 +34,14 @@ import yaml
 
 from seatwise.core.errors import InvalidVenue
 from seatwise.core.model import (
+    PRIORITY,
     WEEKDAYS,
     AdjacencyMode,
     Enforcement,
     Pacing,
     Policy,
     Position,
+    Reseating,
     Service,
     Shape,
     Table,
@@ -75,6 +77,7 @@ PARTY = (1, 200)
 MAX_TABLES_PER_COMBINATION = (1, 5)
 MAX_OVERAGE = (0, 20)
 HOLD_TTL_SECONDS = (1, 3600)
+RESEATING_BUDGET_MS = (10, 2000)
 MAX_PARTY_SIZE = (1, 200)
 TURN_MINUTES = (1, 720)
 BUFFER_MINUTES = (0, 240)
@@ -105,6 +108,8 @@ _POLICY_KEYS = (
     "services",
     "closures",
     "enforcement",
+    "reseating",
+    "reseating_budget_ms",
 )
 _SERVICE_KEYS = (
     "name",
@@ -120,7 +125,7 @@ _SERVICE_KEYS = (
 )
 _TURN_KEYS = ("max_party", "minutes")
 _PACING_KEYS = ("max_covers_per_slot", "max_parties_per_slot")
-_ZONE_KEYS = ("key", "name")
+_ZONE_KEYS = ("key", "name", "priority")
 _TABLE_KEYS = (
     "label",
     "zone",
@@ -129,6 +134,7 @@ _TABLE_KEYS = (
     "max_party",
     "movable",
     "active",
+    "priority",
     "x",
     "y",
     "width",
@@ -209,14 +215,23 @@ def venue_to_document(venue: Venue) -> dict[str, Any]:
         "timezone": venue.timezone,
         "slot_minutes": venue.slot_minutes,
         "policy": _policy_to_document(venue.policy),
-        "zones": [{"key": z.key, "name": z.name} for z in venue.zones],
+        "zones": [_zone_to_document(z) for z in venue.zones],
         "tables": [table_to_document(t) for t in sorted(venue.tables, key=lambda t: _label_order(t.label))],
         "adjacency": pairs,
     }
 
 
+def _zone_to_document(z: Zone) -> dict[str, Any]:
+    """A zone's canonical entry; `priority` only when it is not the default 0."""
+    out: dict[str, Any] = {"key": z.key, "name": z.name}
+    if z.priority:
+        out["priority"] = z.priority
+    return out
+
+
 def table_to_document(t: Table) -> dict[str, Any]:
-    """A table's canonical entry; position keys only when the table has a position."""
+    """A table's canonical entry; position keys only when the table has a position,
+    `priority` only when the table has its own (else it has its zone's)."""
     out: dict[str, Any] = {
         "label": t.label,
         "zone": t.zone,
@@ -226,6 +241,8 @@ def table_to_document(t: Table) -> dict[str, Any]:
         "movable": t.movable,
         "active": t.active,
     }
+    if t.priority is not None:
+        out["priority"] = t.priority
     if t.position is not None:
         p = t.position
         out.update(x=p.x, y=p.y, width=p.width, height=p.height, shape=p.shape.value)
@@ -257,6 +274,8 @@ def _policy_to_document(policy: Policy) -> dict[str, Any]:
         "services": [_service_to_document(s) for s in policy.services],
         "closures": sorted(d.isoformat() for d in policy.closures),
         "enforcement": policy.enforcement.value,
+        "reseating": policy.reseating.value,
+        "reseating_budget_ms": policy.reseating_budget_ms,
     }
 
 
@@ -528,7 +547,8 @@ class _Checker:
                 continue
             key = self.zone_key(m, path)
             zone_name = self.text(m, path, "name", ZONE_NAME_MAX, default=key or "")
-            if key is None or zone_name is None:
+            priority = self.integer(m, path, "priority", PRIORITY, 0)
+            if key is None or zone_name is None or priority is None:
                 continue
             if key in first_at:
                 self.add(
@@ -537,7 +557,7 @@ class _Checker:
                 )
                 continue
             first_at[key] = i
-            zones.append(Zone(key=key, name=zone_name))
+            zones.append(Zone(key=key, name=zone_name, priority=priority))
         return zones, known
 
     def zone_key(self, m: Mapping[str, object], path: str) -> str | None:
@@ -598,6 +618,7 @@ class _Checker:
         max_party = self.integer(m, path, "max_party", PARTY) if "max_party" in m else seats
         movable = self.boolean(m, path, "movable", True)
         active = self.boolean(m, path, "active", True)
+        priority = self.integer(m, path, "priority", PRIORITY, nullable=True)
         position = self.position(m, path)
         if seats is not None and max_party is not None and max_party > seats:
             self.add(f"{path}.max_party", f"max_party ({max_party}) must not exceed seats ({seats})")
@@ -629,6 +650,7 @@ class _Checker:
             movable=movable,
             active=active,
             position=position,
+            priority=priority,
         )
         return _TableEntry(label, zone, table)
 
@@ -721,6 +743,8 @@ class _Checker:
         services = self.services(m["services"]) if self.required(m, "policy", "services") else None
         closures = self.closures(m.get("closures", []))
         enforcement = self.enforcement(m)
+        reseating = self.reseating(m)
+        budget = self.integer(m, "policy", "reseating_budget_ms", RESEATING_BUDGET_MS, 150)
         if (
             len(self.problems) != before
             or mode is None
@@ -731,6 +755,8 @@ class _Checker:
             or services is None
             or closures is None
             or enforcement is None
+            or reseating is None
+            or budget is None
         ):
             return None
         return Policy(
@@ -742,7 +768,17 @@ class _Checker:
             max_party_size=max_party_size,
             closures=closures,
             enforcement=enforcement,
+            reseating=reseating,
+            reseating_budget_ms=budget,
         )
+
+    def reseating(self, m: Mapping[str, object]) -> Reseating | None:
+        value = m.get("reseating", Reseating.AUTO.value)
+        modes = [mode.value for mode in Reseating]
+        if isinstance(value, str) and value in modes:
+            return Reseating(value)
+        self.add("policy.reseating", f"must be one of {' | '.join(modes)}, got {_describe(value)}")
+        return None
 
     def enforcement(self, m: Mapping[str, object]) -> Enforcement | None:
         value = m.get("enforcement", Enforcement.ENFORCE.value)

@@ -35,7 +35,8 @@ class ZoneClasses:
     """The combinable tables of one zone, grouped into classes of identical tables.
 
     Class ``a`` holds the table bits ``masks[a]`` (classes ordered by their lowest
-    bit), each of ``seats[a]`` seats and ``scarcity[a]`` scarcity. Members of a class
+    bit), each of ``seats[a]`` seats, ``priority[a]`` priority and ``scarcity[a]``
+    scarcity. Members of a class
     are twins: either pairwise adjacent (``clique[a]``, always True for one member)
     or pairwise not adjacent with the same neighbours. Adjacency between classes is
     all-or-nothing (a twin sees what its twin sees); ``nbr[a]`` is the mask of the
@@ -45,30 +46,38 @@ class ZoneClasses:
     zone: str
     masks: tuple[int, ...]
     seats: tuple[int, ...]
+    priority: tuple[int, ...]
     scarcity: tuple[int, ...]
     clique: tuple[bool, ...]
     nbr: tuple[int, ...]
 
 
 def zone_classes(
-    zone: str, combinable: int, seats: tuple[int, ...], scarcity: tuple[int, ...], nbr: tuple[int, ...]
+    zone: str,
+    combinable: int,
+    seats: tuple[int, ...],
+    scarcity: tuple[int, ...],
+    nbr: tuple[int, ...],
+    priority: tuple[int, ...] | None = None,
 ) -> ZoneClasses:
-    """Group the tables of mask `combinable` (one zone) into twin classes."""
+    """Group the tables of mask `combinable` (one zone) into twin classes (twins have
+    the same seats and priority; scarcity follows from seats)."""
+    prio = priority if priority is not None else (0,) * len(seats)
     # True twins first (same closed neighbourhood), then the rest by open
     # neighbourhood. A table with a true twin has no false twin: if i~j share closed
     # neighbourhoods and j~k open ones, i is adjacent to k but k is not in N[j] = N[i].
-    closed: dict[tuple[int, int], int] = {}
+    closed: dict[tuple[int, int, int], int] = {}
     for i in bits_of(combinable):
-        key = (seats[i], (nbr[i] & combinable) | (1 << i))
+        key = (seats[i], prio[i], (nbr[i] & combinable) | (1 << i))
         closed[key] = closed.get(key, 0) | (1 << i)
     groups: list[tuple[int, bool]] = []
-    opened: dict[tuple[int, int], int] = {}
+    opened: dict[tuple[int, int, int], int] = {}
     for mask in closed.values():
         if mask & (mask - 1):
             groups.append((mask, True))
         else:
             i = mask.bit_length() - 1
-            key = (seats[i], nbr[i] & combinable)
+            key = (seats[i], prio[i], nbr[i] & combinable)
             opened[key] = opened.get(key, 0) | mask
     groups.extend((mask, not mask & (mask - 1)) for mask in opened.values())
     groups.sort(key=lambda g: g[0] & -g[0])
@@ -84,6 +93,7 @@ def zone_classes(
         zone=zone,
         masks=tuple(m for m, _ in groups),
         seats=tuple(seats[i] for i in lows),
+        priority=tuple(prio[i] for i in lows),
         scarcity=tuple(scarcity[i] for i in lows),
         clique=tuple(c for _, c in groups),
         nbr=tuple(class_nbr),
@@ -97,6 +107,8 @@ class VenueIndex:
     * `combinable[zone]`: active movable tables of that zone.
     * `nbr[i]`: same-zone neighbours of table i.
     * `classes`: the :class:`ZoneClasses` of each zone with combinable tables.
+    * `priority[i]`: the table's priority (its own, else its zone's; higher is
+      filled first).
     * `scarcity[i]`: ``seats / n`` where n is the number of active tables of that
       seat size, scaled by the lcm of all such n so it is an exact integer; a plan's
       scarcity is the sum over its tables. Large tables and rare sizes score high,
@@ -111,6 +123,7 @@ class VenueIndex:
         "classes",
         "combinable",
         "nbr",
+        "priority",
         "scarcity",
         "seats",
         "tables",
@@ -121,6 +134,7 @@ class VenueIndex:
         self.tables: tuple[Table, ...] = tables
         self.bit_of: Mapping[int, int] = {t.id: i for i, t in enumerate(tables)}
         self.seats: tuple[int, ...] = tuple(t.seats for t in tables)
+        self.priority: tuple[int, ...] = tuple(venue.priority_of[t.id] for t in tables)
         zone_of = [t.zone for t in tables]
         nbr = [0] * len(tables)
         for edge in venue.adjacency:
@@ -146,7 +160,8 @@ class VenueIndex:
         self.scarcity: tuple[int, ...] = tuple(t.seats * scale // (size_count[t.seats] or scale) for t in tables)
         self._singles: dict[tuple[int, int], int] = {}
         self.classes: tuple[ZoneClasses, ...] = tuple(
-            zone_classes(zone, mask, self.seats, self.scarcity, self.nbr) for zone, mask in self.combinable.items()
+            zone_classes(zone, mask, self.seats, self.scarcity, self.nbr, self.priority)
+            for zone, mask in self.combinable.items()
         )
 
     def singles(self, party: int, max_overage: int) -> int:

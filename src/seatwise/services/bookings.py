@@ -28,6 +28,7 @@ from seatwise.core.venue_doc import policy_version
 from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.common import NewBooking, booking_row, emit, reserve, utcnow, window_columns
 from seatwise.services.ids import parse_id
+from seatwise.services.reseating import Reseat, run_reseating
 from seatwise.services.results import Booking, Guest, booking_of, guest_texts, labels_of
 from seatwise.services.shadow import shadow_reserve, shadows
 from seatwise.services.snapshot import venue_snapshot
@@ -60,7 +61,9 @@ class BookingRequest:
 
 
 def create_booking(db: Database, rid: str, request: BookingRequest, actor: Principal) -> tuple[Booking, bool]:
-    """Plan and commit a confirmed booking in one transaction; returns (booking, created)."""
+    """Plan and commit a confirmed booking in one transaction; returns (booking, created).
+
+    With no free plan, re-seats (services.reseating) when the policy allows."""
     if request.allow_slack:
         authorize(actor, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
     key = request.idempotency_key
@@ -68,7 +71,7 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
     # Channels book ahead; staff may record a booking that started up to 12 h ago.
     backdating = STAFF_BACKDATING if actor.may(Permission.MANAGE_BOOKINGS) else timedelta(0)
 
-    def use_case(conn: Conn) -> tuple[Booking, bool]:
+    def use_case(conn: Conn, attempt: Reseat) -> tuple[Booking, bool]:
         now = utcnow()
         venue = venue_snapshot(conn, rid, for_write=True)
         if key is not None:
@@ -90,6 +93,7 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
                 request.table_labels,
                 now,
                 allow_slack=request.allow_slack,
+                reseat=attempt,
             )
         except SeatwiseError as refusal:
             # A concurrent request with the same key may have committed while this one
@@ -123,7 +127,7 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
         emit(conn, rid, EventType.BOOKING_CREATED, booking)
         return booking, True
 
-    booking, created = db.run(rid, use_case, pipeline=True)
+    booking, created = run_reseating(db, rid, actor.label, use_case)
     if created:
         telemetry.BOOKINGS_CREATED.labels("direct", actor.role).inc()
         if booking.would_refuse is not None:

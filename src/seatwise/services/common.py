@@ -29,9 +29,11 @@ from seatwise.core.errors import (
 )
 from seatwise.core.events import EventType
 from seatwise.core.model import DayLedger, Pacing, PacingUsage, Venue
+from seatwise.core.outlook import Outlook
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
 from seatwise.core.timerules import BookingWindow, booking_window, day_span, service_at
+from seatwise.services import demand, reseating
 from seatwise.services.auth import Principal
 from seatwise.services.results import Guest, to_json
 from seatwise.store import bookings as repo
@@ -170,16 +172,26 @@ def reserve(
     now: datetime,
     *,
     allow_slack: bool = False,
+    reseat: reseating.Reseat | None = None,
 ) -> tuple[BookingWindow, tuple[int, ...]]:
     """Lock the slot, check pacing, plan (or check the chosen tables), clear expired
-    holds in the way, and count the party in pacing. The caller inserts allocations."""
+    holds in the way, and count the party in pacing. The caller inserts allocations.
+
+    With `reseat` (the use case runs under :func:`reseating.run_reseating`), a party
+    that finds no free plan while pacing allows it may be seated by moving other
+    bookings (services.reseating): this raises `reseating.NoRoom` to solve outside
+    the transaction, or writes the solved moves it is given."""
     check_party(venue, party)
     window = booking_window(venue, party, start)
+    # Named tables need no ranking; a plan looks ahead with the expected demand, and
+    # then reads the ledger as far around the block as that demand reaches.
+    outlook = None if labels else demand.outlook_for(conn, rid, venue, window)
+    span = demand.ledger_span(window, outlook)
     # First without waiting (one round trip in pipeline mode): take the slot's lock
     # if no other writer holds it, then read the ledger, so the read is under the
     # lock when it was free. The server runs them in order.
     tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start)
-    reads = ledger.queue_ledger(conn, rid, window.block_start, window.block_end, now)
+    reads = ledger.queue_ledger(conn, rid, *span, now)
     # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
     held, (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
     if held:
@@ -205,9 +217,27 @@ def reserve(
             day.pacing.get(window.slot_start, PacingUsage()),
             now,
             allow_slack=allow_slack,
+            outlook=outlook,
+            reseat=reseat,
+            precheck=True,
         )
-        usage, day = _lock_slot_refusing_early(conn, rid, venue, party, window, labels, now, allow_slack=allow_slack)
-    table_ids = _plan(conn, rid, venue, party, window, labels, day, usage, now, allow_slack=allow_slack)
+        usage, day = _lock_slot_refusing_early(
+            conn, rid, venue, party, window, labels, span, now, allow_slack=allow_slack, outlook=outlook, reseat=reseat
+        )
+    table_ids = _plan(
+        conn,
+        rid,
+        venue,
+        party,
+        window,
+        labels,
+        day,
+        usage,
+        now,
+        allow_slack=allow_slack,
+        outlook=outlook,
+        reseat=reseat,
+    )
     ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
     limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
@@ -226,13 +256,17 @@ def _lock_slot_refusing_early(
     party: int,
     window: BookingWindow,
     labels: Sequence[str] | None,
+    span: tuple[datetime, datetime],
     now: datetime,
     *,
     allow_slack: bool,
+    outlook: Outlook | None,
+    reseat: reseating.Reseat | None,
 ) -> tuple[PacingUsage, DayLedger]:
-    """The slot's lock and the ledger read under it; between patient waits for it, a
-    plain read that proves the refusal raises it (`_plan`) without the lock."""
-    lo, hi, pacing = window.block_start, window.block_end, window.service.pacing
+    """The slot's lock and the ledger of `span` read under it; between patient waits
+    for it, a plain read that proves the refusal raises it (`_plan`, a precheck: with
+    re-seating wanted it decides nothing) without the lock."""
+    (lo, hi), pacing = span, window.service.pacing
     for _ in range(PATIENT_WAITS):
         got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
         if got is not None:
@@ -249,6 +283,9 @@ def _lock_slot_refusing_early(
             day.pacing.get(window.slot_start, PacingUsage()),
             now,
             allow_slack=allow_slack,
+            outlook=outlook,
+            reseat=reseat,
+            precheck=True,
         )
     locked = ledger.queue_lock_slot(conn, rid, window.slot_start, pacing, now)
     reads = ledger.queue_ledger(conn, rid, lo, hi, now)
@@ -267,9 +304,17 @@ def _plan(
     now: datetime,
     *,
     allow_slack: bool,
+    outlook: Outlook | None = None,
+    reseat: reseating.Reseat | None = None,
+    precheck: bool = False,
 ) -> tuple[int, ...]:
     """The tables for the party on `day` (pacing, then the named tables' checks or the
-    best plan), or the refusal raised."""
+    best plan, looking ahead with `outlook`), or the refusal raised.
+
+    No free plan with re-seating wanted: a `precheck` (a plain read without the slot
+    lock) decides nothing and returns (); under the lock, the attempt's solved moves
+    are written (their new tables returned), or `NoRoom` is raised to solve, or the
+    refusal."""
     if not pacing_allows(window.service.pacing, usage, party):
         raise capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
     if labels:
@@ -280,10 +325,18 @@ def _plan(
         if refusal is not None:
             raise refusal
         return tuple(sorted(venue.table_by_label[x].id for x in labels))
-    plan = best_plan(venue, party, window.block_start, window.block_end, day, now)
-    if plan is None:
-        raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
-    return plan.table_ids
+    plan = best_plan(venue, party, window.block_start, window.block_end, day, now, outlook=outlook)
+    if plan is not None:
+        return plan.table_ids
+    if reseat is not None and reseating.wanted(venue, reseat, labels):
+        if precheck:
+            return ()
+        moved = reseating.apply(conn, rid, venue, reseat, party, window, now)
+        if moved is not None:
+            return moved
+        if reseat.may_ask:
+            raise reseating.ask(conn, rid, venue, window, party, now)
+    raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
 
 
 SlotsToLock = Callable[[dict[str, Any]], Mapping[datetime, Pacing | None]]

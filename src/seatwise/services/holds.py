@@ -42,6 +42,7 @@ from seatwise.services.common import (
     window_columns,
 )
 from seatwise.services.ids import parse_id
+from seatwise.services.reseating import Reseat, run_reseating
 from seatwise.services.results import Booking, Guest, Hold, booking_of, guest_texts, hold_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
@@ -73,12 +74,13 @@ class ConfirmRequest:
 
 
 def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) -> Hold:
-    """Plan (or check the named tables) and reserve them until the policy's hold TTL.
+    """Plan (or check the named tables) and reserve them until the policy's hold TTL;
+    with no free plan, re-seat (services.reseating) when the policy allows.
 
     A per-address limit is decided under a lock on (restaurant, address), taken
     first, so concurrent holds from one address cannot all pass the count."""
 
-    def use_case(conn: Conn) -> Hold:
+    def use_case(conn: Conn, attempt: Reseat) -> Hold:
         now = utcnow()
         address, limit = request.client_address, request.holds_per_address
         if address is not None and limit is not None:
@@ -92,7 +94,9 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
         venue = venue_snapshot(conn, rid, for_write=True)
         instant = resolve_start(venue, request.start)
         check_not_past(instant, now)
-        window, table_ids = reserve(conn, rid, venue, request.party_size, instant, request.table_labels, now)
+        window, table_ids = reserve(
+            conn, rid, venue, request.party_size, instant, request.table_labels, now, reseat=attempt
+        )
         hold_id = str(uuid.uuid4())
         expires_at = now + timedelta(seconds=venue.policy.hold_ttl_seconds)
         columns = window_columns(window)
@@ -127,7 +131,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
         emit(conn, rid, EventType.HOLD_CREATED, hold)
         return hold
 
-    hold = db.run(rid, use_case, pipeline=True)
+    hold = run_reseating(db, rid, actor.label, use_case)
     telemetry.HOLDS_CREATED.inc()
     return hold
 

@@ -9,6 +9,7 @@ tables are named by label, in natural order.
 from __future__ import annotations
 
 import dataclasses
+import keyword
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -255,14 +256,59 @@ def block_of(venue: Venue, row: dict[str, Any]) -> Block:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TableMove:
+    """One booking's tables before and after a move (labels, natural order)."""
+
+    booking_id: str
+    from_: tuple[str, ...]  # "from" in JSON
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeatingFigures:
+    """How a service sits on the floor (core.seating.Figures): bookings on tables,
+    distinct tables they use, active tables none uses, bookings on combinations,
+    seats beyond their parties."""
+
+    bookings: int
+    tables_used: int
+    free_tables: int
+    combinations: int
+    wasted_seats: int
+
+
+@dataclass(frozen=True, slots=True)
+class Optimization:
+    """The optimizer's answer (DESIGN §13): the moves, the service's figures before and
+    after them, whether they were committed, and how the solve ended (`optimal`
+    or the best `feasible` within its budget)."""
+
+    date: date
+    service: str
+    moves: tuple[TableMove, ...]
+    before: SeatingFigures
+    after: SeatingFigures
+    applied: bool
+    outcome: str
+    solve_ms: float
+
+
 # --- JSON -----------------------------------------------------------------------------
 
 
+def _json_name(field_name: str) -> str:
+    """A field named after a keyword with a trailing underscore (`from_`) is the
+    keyword in JSON (`from`)."""
+    bare = field_name[:-1]
+    return bare if field_name.endswith("_") and keyword.iskeyword(bare) else field_name
+
+
 @cache
-def _members(cls: type) -> tuple[tuple[str, bool], ...]:
-    """A result class's fields, each with whether it is left out when None."""
+def _members(cls: type) -> tuple[tuple[str, str, bool], ...]:
+    """A result class's fields: attribute, JSON name, and whether it is left out when None."""
     omit: frozenset[str] = getattr(cls, "OMIT_WHEN_NONE", frozenset())
-    return tuple((f.name, f.name in omit) for f in dataclasses.fields(cls))
+    return tuple((f.name, _json_name(f.name), f.name in omit) for f in dataclasses.fields(cls))
 
 
 def to_json(value: Any) -> Any:
@@ -279,10 +325,10 @@ def to_json(value: Any) -> Any:
         return {k: to_json(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {}
-        for name, omit in _members(type(value)):
+        for name, shown, omit in _members(type(value)):
             item = getattr(value, name)
             if item is None and omit:
                 continue
-            out[name] = to_json(item)
+            out[shown] = to_json(item)
         return out
     return value

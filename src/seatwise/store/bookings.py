@@ -331,3 +331,13 @@ def delete_block(conn: Conn, rid: str, block_id: str) -> tuple[datetime, datetim
         "DELETE FROM blocks WHERE restaurant_id = %s AND id = %s RETURNING start_at, end_at", [rid, block_id]
     ).fetchone()
     return None if row is None else (row["start_at"], row["end_at"])
+
+
+def past_bookings(conn: Conn, rid: str, service_name: str, dates: Sequence[date]) -> list[dict[str, Any]]:
+    """Bookings of one service on these service dates, any status but cancelled:
+    what a demand profile learns from (through the `bookings_by_date` index)."""
+    return conn.execute(
+        """SELECT service_date, service_name, party_size, start_at FROM bookings
+           WHERE restaurant_id = %s AND service_date = ANY(%s) AND service_name = %s AND status <> 'cancelled'""",
+        [rid, list(dates), service_name],
+    ).fetchall()

@@ -59,21 +59,23 @@ def write_layout(conn: Conn, rid: str, venue: Venue) -> dict[str, int]:
     """
     with conn.cursor() as cur:
         cur.executemany(
-            """INSERT INTO zones (restaurant_id, key, name, position) VALUES (%s, %s, %s, %s)
+            """INSERT INTO zones (restaurant_id, key, name, position, priority) VALUES (%s, %s, %s, %s, %s)
                ON CONFLICT (restaurant_id, key) DO UPDATE SET
-                   name = EXCLUDED.name, position = EXCLUDED.position, retired_at = NULL""",
-            [(rid, z.key, z.name, i) for i, z in enumerate(venue.zones)],
+                   name = EXCLUDED.name, position = EXCLUDED.position, priority = EXCLUDED.priority,
+                   retired_at = NULL""",
+            [(rid, z.key, z.name, i, z.priority) for i, z in enumerate(venue.zones)],
         )
         cur.executemany(
             """INSERT INTO dining_tables
-                   (restaurant_id, label, zone_key, seats, min_party, max_party, movable, active, position)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   (restaurant_id, label, zone_key, seats, min_party, max_party, movable, active, position,
+                    priority)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (restaurant_id, label) DO UPDATE SET
                    zone_key = EXCLUDED.zone_key, seats = EXCLUDED.seats, min_party = EXCLUDED.min_party,
                    max_party = EXCLUDED.max_party, movable = EXCLUDED.movable, active = EXCLUDED.active,
-                   position = EXCLUDED.position, retired_at = NULL""",
+                   position = EXCLUDED.position, priority = EXCLUDED.priority, retired_at = NULL""",
             [
-                (rid, t.label, t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active, _position(t))
+                (rid, t.label, t.zone, t.seats, t.min_party, t.max_party, t.movable, t.active, _position(t), t.priority)
                 for t in venue.tables
             ],
         )
@@ -162,10 +164,12 @@ def venue_rows(conn: Conn, rid: str) -> VenueRows:
     rows belong to that one version.
     """
     zones = conn.execute(
-        "SELECT key, name FROM zones WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY position, key", [rid]
+        """SELECT key, name, priority FROM zones WHERE restaurant_id = %s AND retired_at IS NULL
+           ORDER BY position, key""",
+        [rid],
     ).fetchall()
     tables = conn.execute(
-        """SELECT id, label, zone_key, seats, min_party, max_party, movable, active, position
+        """SELECT id, label, zone_key, seats, min_party, max_party, movable, active, position, priority
            FROM dining_tables WHERE restaurant_id = %s AND retired_at IS NULL ORDER BY id""",
         [rid],
     ).fetchall()
@@ -179,7 +183,7 @@ def venue_rows(conn: Conn, rid: str) -> VenueRows:
     if policy is None:
         raise LookupError(f"restaurant {rid} has no current policy row")  # schema invariant broken
     return VenueRows(
-        zones=tuple(Zone(key=z["key"], name=z["name"]) for z in zones),
+        zones=tuple(Zone(key=z["key"], name=z["name"], priority=z["priority"]) for z in zones),
         tables=tuple(
             Table(
                 id=t["id"],
@@ -191,6 +195,7 @@ def venue_rows(conn: Conn, rid: str) -> VenueRows:
                 movable=t["movable"],
                 active=t["active"],
                 position=_position_of(t["position"]),
+                priority=t["priority"],
             )
             for t in tables
         ),
