@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from seatwise.runtime import Runtime
-from seatwise.services.auth import Principal, authenticate_token, bearer_token, is_admin_key, key_restaurant
+from seatwise.services.auth import Principal, authenticate_probed, bearer_token
 from seatwise.services.ids import parse_id
 
 
@@ -23,14 +22,10 @@ async def principal(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    """On the event loop, a missing, malformed or admin key is answered at once; only
-    a restaurant key's lookup takes a worker thread (and the database)."""
+    """On the event loop: a missing, malformed or admin key is answered at once, a
+    restaurant key's row is read by the batched read probe (no worker thread)."""
     rt: Runtime = request.app.state.runtime
-    token = bearer_token(authorization)
-    if is_admin_key(rt.admin_key, token):
-        return Principal("admin", None, None)
-    key_restaurant(token)
-    return await run_in_threadpool(authenticate_token, rt.db, rt.admin_key, token)
+    return await authenticate_probed(rt.reads, rt.admin_key, bearer_token(authorization))
 
 
 async def restaurant_id(rid: str) -> str:

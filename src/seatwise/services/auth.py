@@ -117,6 +117,20 @@ async def authenticate_read(
     token = bearer_token(authorization)
     if is_admin_key(admin_key, token):
         return Principal("admin", None, None), await reads.probe(rid, None)
+    return await _probe_key(reads, token)
+
+
+async def authenticate_probed(reads: AsyncReads, admin_key: str, token: str) -> Principal:
+    """`authenticate_token` on the event loop: the key's row is read by the batched
+    read probe (`store.probe`), so a request waits for no worker thread and no pool
+    connection to be authenticated, and a revoked key is still refused at once."""
+    if is_admin_key(admin_key, token):
+        return Principal("admin", None, None)
+    who, _ = await _probe_key(reads, token)
+    return who
+
+
+async def _probe_key(reads: AsyncReads, token: str) -> tuple[Principal, Probe]:
     key_rid = key_restaurant(token)
     found = await reads.probe(key_rid, token)
     if not found.key_found or found.revoked_at is not None or found.role is None:

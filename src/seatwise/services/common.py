@@ -202,7 +202,10 @@ def reserve(
     else:
         # Another writer holds the slot (or its row is new). What this plain read of
         # committed rows proves impossible is refused now, without waiting its turn;
-        # anything else waits for the lock and plans again on a fresh read.
+        # anything else waits for the lock and plans again on a fresh read. The wait
+        # is patient for a while only: between waits, a fresh plain read may prove
+        # the refusal (the writers ahead committed), so a refusal does not queue
+        # behind every writer of the slot and then hold the lock while it is refused.
         _plan(
             conn,
             rid,
@@ -218,9 +221,9 @@ def reserve(
             reseat=reseat,
             precheck=True,
         )
-        locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
-        reads = ledger.queue_ledger(conn, rid, *span, now)
-        usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
+        usage, day = _lock_slot_refusing_early(
+            conn, rid, venue, party, window, labels, span, now, allow_slack=allow_slack, outlook=outlook, reseat=reseat
+        )
     table_ids = _plan(
         conn,
         rid,
@@ -241,6 +244,52 @@ def reserve(
     if limit:
         telemetry.PACING_UTILISATION.observe((usage.covers + party) / limit)
     return window, table_ids
+
+
+PATIENT_WAITS = 25  # then the writer waits its turn, however long (up to the lock timeout)
+
+
+def _lock_slot_refusing_early(
+    conn: Conn,
+    rid: str,
+    venue: Venue,
+    party: int,
+    window: BookingWindow,
+    labels: Sequence[str] | None,
+    span: tuple[datetime, datetime],
+    now: datetime,
+    *,
+    allow_slack: bool,
+    outlook: Outlook | None,
+    reseat: reseating.Reseat | None,
+) -> tuple[PacingUsage, DayLedger]:
+    """The slot's lock and the ledger of `span` read under it; between patient waits
+    for it, a plain read that proves the refusal raises it (`_plan`, a precheck: with
+    re-seating wanted it decides nothing) without the lock."""
+    (lo, hi), pacing = span, window.service.pacing
+    for _ in range(PATIENT_WAITS):
+        got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
+        if got is not None:
+            return got[0], with_claims(venue, got[1], now)[0]
+        day, _ = with_claims(venue, ledger.load_ledger(conn, rid, lo, hi, now), now)
+        _plan(
+            conn,
+            rid,
+            venue,
+            party,
+            window,
+            labels,
+            day,
+            day.pacing.get(window.slot_start, PacingUsage()),
+            now,
+            allow_slack=allow_slack,
+            outlook=outlook,
+            reseat=reseat,
+            precheck=True,
+        )
+    locked = ledger.queue_lock_slot(conn, rid, window.slot_start, pacing, now)
+    reads = ledger.queue_ledger(conn, rid, lo, hi, now)
+    return ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)[0]
 
 
 def _plan(

@@ -59,6 +59,9 @@ RETRYABLE = (
 )
 
 
+# Never an unbounded wait for a lock: a lock held this long fails the attempt, which retries.
+LOCK_TIMEOUT = "2s"
+
 # Outage bounds (DESIGN §7: a 503 within 2 s while the database is unreachable).
 CONNECT_TIMEOUT = 2  # seconds, libpq's minimum; only the pool's background workers connect
 POOL_WAIT = 0.5  # how long a request waits for a pooled connection (then: reachable? wait more : 503)
@@ -246,7 +249,7 @@ class Database:
 
 def _configure(conn: psycopg.Connection[dict[str, object]]) -> None:
     # Never an unbounded wait: a lock held too long fails the attempt, which retries.
-    conn.execute("SET lock_timeout = '2s'")
+    conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
     conn.execute("SET statement_timeout = '15s'")
     conn.execute("SET idle_in_transaction_session_timeout = '60s'")
     conn.commit()

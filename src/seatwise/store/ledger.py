@@ -20,6 +20,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from seatwise.core.model import Busy, Claim, DayLedger, Pacing, PacingUsage
+from seatwise.store.db import LOCK_TIMEOUT
 
 Conn = psycopg.Connection[dict[str, Any]]
 Cursor = psycopg.Cursor[dict[str, Any]]
@@ -182,6 +183,31 @@ def queue_lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing |
             "max_parties": pacing.max_parties_per_slot if pacing else None,
         },
     )
+
+
+# How long a writer waits in line for a slot that another writer holds before it
+# gives up its place and reads the committed ledger again (`patient_lock_slot`).
+SLOT_PATIENCE = "40ms"
+
+
+def patient_lock_slot(
+    conn: Conn, rid: str, lo: datetime, hi: datetime, slot_start: datetime, pacing: Pacing | None, now: datetime
+) -> tuple[PacingUsage, DayLedger] | None:
+    """`lock_slot` waiting at most `SLOT_PATIENCE` for the writer holding the slot,
+    then the ledger of `[lo, hi)` read under the lock, in one round trip. None when
+    the lock was not granted in time: nothing is held or changed (a savepoint undoes
+    the attempt), and a fresh read of committed rows may now prove a refusal, so the
+    waiter need not queue behind every other writer of the slot to be refused."""
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [SLOT_PATIENCE])
+            locked = queue_lock_slot(conn, rid, slot_start, pacing, now)
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
+            reads = queue_ledger(conn, rid, lo, hi, now)
+            usage = usage_of(locked)
+    except psycopg.errors.LockNotAvailable:
+        return None
+    return usage, ledger_of(reads)
 
 
 def usage_of(cursor: Cursor) -> PacingUsage:

@@ -4,6 +4,13 @@ restaurant's venue and ledger versions (`seatwise_read_probe`, migration 0010).
 It runs on the event loop over its own small asyncio pool (asyncpg: a prepared
 statement, a fraction of a synchronous driver's per-call cost on the loop), so a
 read answered from the cache costs one round trip and no thread hand-off.
+
+Probes are batched: while `max_in_flight` statements are out, the probes asked for
+meanwhile wait and go together in the next one (one row each, one round trip for
+all; the wake-up and system calls of a round trip are most of a cached answer's
+cost under load). A batch is sent only after every probe in it was asked for, so
+each still reads the versions after its request arrived: every write committed
+before that is seen, as with a statement of its own.
 """
 
 from __future__ import annotations
@@ -43,10 +50,15 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.PostgresError) and isinstance(state, str) and state[:2] in _UNAVAILABLE_CLASSES
 
 
-PROBE_SQL = (
-    "SELECT key_found, key_id::text AS key_id, role, revoked_at, venue_version, ledger_version"
-    " FROM seatwise_read_probe($1, $2)"
-)
+# One row per (restaurant, key hash) pair, in the arrays' order; the function sets
+# each row's tenant itself before its reads.
+PROBE_SQL = """
+SELECT p.key_found, p.key_id::text AS key_id, p.role, p.revoked_at, p.venue_version, p.ledger_version
+FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS a(restaurant_id, key_hash, n)
+CROSS JOIN LATERAL seatwise_read_probe(a.restaurant_id, a.key_hash) AS p
+ORDER BY a.n"""
+
+_Ask = tuple[uuid.UUID, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +74,19 @@ class Probe:
 class AsyncReads:
     """A lazily opened asyncio pool (it must be created inside the serving loop)."""
 
-    def __init__(self, url: str, *, max_size: int = 8) -> None:
+    def __init__(self, url: str, *, max_size: int = 2, max_in_flight: int = 2) -> None:
         self.url = url
-        self.max_size = max_size
+        # At most `max_in_flight` statements are out at once: more connections would
+        # only be held open (every API process opens this pool: its keyed requests
+        # are all authenticated through it).
+        self.max_size = min(max_size, max_in_flight)
+        self.max_in_flight = max_in_flight
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
+        # Probes asked for and not yet sent, each with the futures of its askers.
+        self._waiting: dict[_Ask, list[asyncio.Future[Probe]]] = {}
+        self._in_flight = 0
+        self._senders: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def _open(self) -> asyncpg.Pool:
         if self._pool is not None:
@@ -87,18 +107,62 @@ class AsyncReads:
 
     async def probe(self, rid: str, key: str | None) -> Probe:
         """Versions of `rid` and, unless `key` is None, that key's row under `rid`."""
+        ask = (uuid.UUID(rid), key_hash(key) if key is not None else None)
+        answer: asyncio.Future[Probe] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(ask, []).append(answer)
+        if self._in_flight < self.max_in_flight:
+            self._in_flight += 1
+            sender = asyncio.get_running_loop().create_task(self._send_batches())
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
+        try:
+            # The asker's own bound: waiting for a batch already out, then for its own,
+            # stays within PROBE_WAIT (a batch out for that long fails too).
+            async with asyncio.timeout(PROBE_WAIT):
+                return await answer
+        except TimeoutError as exc:
+            _log.warning("database unavailable (read probe): no answer within %s s", PROBE_WAIT)
+            raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
+
+    async def _send_batches(self) -> None:
+        """Send what is waiting, then whatever was asked for meanwhile, until nothing waits."""
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    rows = await self._fetch(list(batch))
+                except Exception as exc:
+                    for answers in batch.values():
+                        for answer in answers:
+                            if not answer.done():
+                                answer.set_exception(exc)
+                    continue
+                except BaseException:  # cancelled (the loop is closing): so are its askers
+                    for answers in batch.values():
+                        for answer in answers:
+                            answer.cancel()
+                    raise
+                for answers, row in zip(batch.values(), rows, strict=True):
+                    probe = Probe(**dict(row.items()))
+                    for answer in answers:
+                        if not answer.done():
+                            answer.set_result(probe)
+        finally:
+            self._in_flight -= 1
+
+    async def _fetch(self, asks: list[_Ask]) -> list[asyncpg.Record]:
         try:
             async with asyncio.timeout(PROBE_WAIT):
                 pool = await self._open()
-                row = await pool.fetchrow(PROBE_SQL, uuid.UUID(rid), key_hash(key) if key is not None else None)
+                rows: list[asyncpg.Record] = await pool.fetch(PROBE_SQL, [a[0] for a in asks], [a[1] for a in asks])
         except Exception as exc:
             if not _unreachable(exc):
                 raise
             _log.warning("database unavailable (read probe): %s: %s", type(exc).__name__, exc)
             raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
-        if row is None:  # the function always returns one row
-            raise LookupError("read probe returned no row")
-        return Probe(**dict(row.items()))
+        if len(rows) != len(asks):  # the function always returns one row
+            raise LookupError("read probe returned a row too few")
+        return rows
 
     async def close(self) -> None:
         if self._pool is not None:

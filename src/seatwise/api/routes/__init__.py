@@ -2,10 +2,11 @@
 
 from seatwise.api.routes import blocks, bookings, health, imports, restaurants, seating, webhooks
 
+# Bookings first: the router tries routes in order, and availability is the hottest.
 ROUTERS = (
+    bookings.router,
     health.router,
     restaurants.router,
-    bookings.router,
     blocks.router,
     webhooks.router,
     imports.router,

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
 from seatwise.api.models import AvailabilityOut, BookingOut, HoldOut, TimelineOut
 from seatwise.api.problems import TENANT_PROBLEMS
+from seatwise.api.query import parse_query, query_parameters
 from seatwise.api.render import render_json
+from seatwise.runtime import Runtime
 from seatwise.services import availability as reads
 from seatwise.services import bookings, holds, moves, status
 from seatwise.services.auth import Permission, authenticate_read, authorize
+from seatwise.services.ids import parse_id
 from seatwise.services.results import Guest, to_json
 
 router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"], responses=TENANT_PROBLEMS)
@@ -86,21 +89,31 @@ REPLAY: dict[int | str, dict[str, Any]] = {200: {"model": BookingOut, "descripti
 DateQuery = Annotated[str, Query(min_length=1, max_length=10, description="YYYY-MM-DD", examples=["2027-03-10"])]
 
 
-@router.get("/availability", operation_id="getAvailability", response_model=AvailabilityOut)
-async def get_availability(
-    rt: RuntimeDep,
-    rid: RestaurantId,
-    date: DateQuery,
-    party_size: Annotated[int, BeforeValidator(digits_only), Query(ge=1, le=1000, examples=[2])],
-    time: Annotated[str | None, Query(min_length=1, max_length=5, description="HH:MM", examples=["19:00"])] = None,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Response:
+class AvailabilityQuery(BaseModel):
+    """The availability query (unknown parameters are ignored)."""
+
+    date: str = Field(min_length=1, max_length=10, description="YYYY-MM-DD", examples=["2027-03-10"])
+    party_size: Annotated[int, BeforeValidator(digits_only), Field(ge=1, le=1000, examples=[2])]
+    time: str | None = Field(default=None, min_length=1, max_length=5, description="HH:MM", examples=["19:00"])
+
+
+@router.get(
+    "/availability",
+    operation_id="getAvailability",
+    response_model=AvailabilityOut,
+    openapi_extra=query_parameters(AvailabilityQuery),
+)
+async def get_availability(request: Request, rid: str) -> Response:
     """Every slot of a date for a party; with `time`, that time's answer and alternatives."""
-    # On the event loop: one statement authenticates and reads the versions; an
-    # answer still valid for them is served without another round trip.
-    who, probe = await authenticate_read(rt.reads, rt.admin_key, authorization, rid)
+    # The hottest route: its query is one model validation (api.query), and on the
+    # event loop one statement authenticates and reads the versions; an answer still
+    # valid for them is served without another round trip.
+    rt: Runtime = request.app.state.runtime
+    rid = parse_id(rid, "restaurant")
+    query = parse_query(AvailabilityQuery, request)
+    who, probe = await authenticate_read(rt.reads, rt.admin_key, request.headers.get("authorization"), rid)
     authorize(who, rid, Permission.READ_AVAILABILITY)
-    result = await reads.read_availability(rt.db, rid, date, party_size, time, probe)
+    result = await reads.read_availability(rt.db, rid, query.date, query.party_size, query.time, probe)
     return Response(render_json(result), media_type="application/json")
 
 
