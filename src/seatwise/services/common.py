@@ -187,6 +187,7 @@ def reserve(
     # then reads the ledger as far around the block as that demand reaches.
     outlook = None if labels else demand.outlook_for(conn, rid, venue, window)
     span = demand.ledger_span(window, outlook)
+    planning = _Planning(conn, rid, venue, party, window, labels, now, allow_slack, outlook, reseat)
     # First without waiting (one round trip in pipeline mode): take the slot's lock
     # if no other writer holds it, then read the ledger, so the read is under the
     # lock when it was free. The server runs them in order.
@@ -206,38 +207,9 @@ def reserve(
         # is patient for a while only: between waits, a fresh plain read may prove
         # the refusal (the writers ahead committed), so a refusal does not queue
         # behind every writer of the slot and then hold the lock while it is refused.
-        _plan(
-            conn,
-            rid,
-            venue,
-            party,
-            window,
-            labels,
-            day,
-            day.pacing.get(window.slot_start, PacingUsage()),
-            now,
-            allow_slack=allow_slack,
-            outlook=outlook,
-            reseat=reseat,
-            precheck=True,
-        )
-        usage, day = _lock_slot_refusing_early(
-            conn, rid, venue, party, window, labels, span, now, allow_slack=allow_slack, outlook=outlook, reseat=reseat
-        )
-    table_ids = _plan(
-        conn,
-        rid,
-        venue,
-        party,
-        window,
-        labels,
-        day,
-        usage,
-        now,
-        allow_slack=allow_slack,
-        outlook=outlook,
-        reseat=reseat,
-    )
+        planning.plan(day, precheck=True)
+        usage, day = _lock_slot_refusing_early(planning, span)
+    table_ids = planning.plan(day, usage)
     ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
     ledger.add_pacing(conn, rid, window.slot_start, party, 1)
     limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
@@ -249,44 +221,54 @@ def reserve(
 PATIENT_WAITS = 25  # then the writer waits its turn, however long (up to the lock timeout)
 
 
-def _lock_slot_refusing_early(
-    conn: Conn,
-    rid: str,
-    venue: Venue,
-    party: int,
-    window: BookingWindow,
-    labels: Sequence[str] | None,
-    span: tuple[datetime, datetime],
-    now: datetime,
-    *,
-    allow_slack: bool,
-    outlook: Outlook | None,
-    reseat: reseating.Reseat | None,
-) -> tuple[PacingUsage, DayLedger]:
+@dataclass(frozen=True, slots=True)
+class _Planning:
+    """One request's planning inputs, so each plan on a fresh ledger names only that."""
+
+    conn: Conn
+    rid: str
+    venue: Venue
+    party: int
+    window: BookingWindow
+    labels: Sequence[str] | None
+    now: datetime
+    allow_slack: bool
+    outlook: Outlook | None
+    reseat: reseating.Reseat | None
+
+    def plan(self, day: DayLedger, usage: PacingUsage | None = None, *, precheck: bool = False) -> tuple[int, ...]:
+        """`_plan` on `day`; without `usage`, the slot's usage as `day` read it."""
+        if usage is None:
+            usage = day.pacing.get(self.window.slot_start, PacingUsage())
+        return _plan(
+            self.conn,
+            self.rid,
+            self.venue,
+            self.party,
+            self.window,
+            self.labels,
+            day,
+            usage,
+            self.now,
+            allow_slack=self.allow_slack,
+            outlook=self.outlook,
+            reseat=self.reseat,
+            precheck=precheck,
+        )
+
+
+def _lock_slot_refusing_early(p: _Planning, span: tuple[datetime, datetime]) -> tuple[PacingUsage, DayLedger]:
     """The slot's lock and the ledger of `span` read under it; between patient waits
     for it, a plain read that proves the refusal raises it (`_plan`, a precheck: with
     re-seating wanted it decides nothing) without the lock."""
+    conn, rid, venue, window, now = p.conn, p.rid, p.venue, p.window, p.now
     (lo, hi), pacing = span, window.service.pacing
     for _ in range(PATIENT_WAITS):
         got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
         if got is not None:
             return got[0], with_claims(venue, got[1], now)[0]
         day, _ = with_claims(venue, ledger.load_ledger(conn, rid, lo, hi, now), now)
-        _plan(
-            conn,
-            rid,
-            venue,
-            party,
-            window,
-            labels,
-            day,
-            day.pacing.get(window.slot_start, PacingUsage()),
-            now,
-            allow_slack=allow_slack,
-            outlook=outlook,
-            reseat=reseat,
-            precheck=True,
-        )
+        p.plan(day, precheck=True)
     locked = ledger.queue_lock_slot(conn, rid, window.slot_start, pacing, now)
     reads = ledger.queue_ledger(conn, rid, lo, hi, now)
     return ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)[0]
