@@ -28,11 +28,14 @@ from seatwise.store.keys import key_hash
 
 _log = logging.getLogger(__name__)
 
-# A probe that cannot get an answer within this long is a 503 (DATABASE_UNAVAILABLE),
-# inside the 2 s an outage may take to be answered (a hung connect or statement; a
-# refused one fails at once). One probe is one short statement on a pool of 8, so a
-# reachable server under a rush answers far sooner.
+# A probe that cannot get an answer within this long is a 503 (DATABASE_UNAVAILABLE)
+# when the database is not known to be reachable: inside the 2 s an outage may take to
+# be answered (a hung connect; a refused one, or a connection the server ends, fails
+# at once). A database that answered the last batch is reachable, only slow (a rush on
+# a saturated machine): its probes are waited for up to BUSY_WAIT, as `store.db`
+# waits for a busy pool, and only then a 503. Connecting is bounded by PROBE_WAIT.
 PROBE_WAIT = 1.5
+BUSY_WAIT = 10.0
 # What the server being down, restarting or unreachable looks like from asyncpg,
 # besides the server errors `_unreachable` recognises by their class.
 _CUT = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
@@ -86,6 +89,9 @@ class AsyncReads:
         # Probes asked for and not yet sent, each with the futures of its askers.
         self._waiting: dict[_Ask, list[asyncio.Future[Probe]]] = {}
         self._in_flight = 0
+        # Whether the last batch could not reach the server (or none has yet): then a
+        # probe is not waited for past PROBE_WAIT. A connection in hand says reachable.
+        self._unreached = True
         self._senders: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def _open(self) -> asyncpg.Pool:
@@ -115,14 +121,20 @@ class AsyncReads:
             sender = asyncio.get_running_loop().create_task(self._send_batches())
             self._senders.add(sender)
             sender.add_done_callback(self._senders.discard)
+        # The asker's own bound covers waiting for a batch already out, then for its own.
         try:
-            # The asker's own bound: waiting for a batch already out, then for its own,
-            # stays within PROBE_WAIT (a batch out for that long fails too).
             async with asyncio.timeout(PROBE_WAIT):
+                return await asyncio.shield(answer)
+        except TimeoutError as exc:
+            if self._unreached:
+                _log.warning("database unavailable (read probe): no answer within %s s", PROBE_WAIT)
+                raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
+        try:  # reachable when last asked: slow, not down (a failure still ends the wait at once)
+            async with asyncio.timeout(BUSY_WAIT - PROBE_WAIT):
                 return await answer
         except TimeoutError as exc:
-            _log.warning("database unavailable (read probe): no answer within %s s", PROBE_WAIT)
-            raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
+            _log.warning("database unavailable (read probe): no answer within %s s", BUSY_WAIT)
+            raise DatabaseUnavailable("the database did not answer in time; retry shortly") from exc
 
     async def _send_batches(self) -> None:
         """Send what is waiting, then whatever was asked for meanwhile, until nothing waits."""
@@ -152,12 +164,19 @@ class AsyncReads:
 
     async def _fetch(self, asks: list[_Ask]) -> list[asyncpg.Record]:
         try:
-            async with asyncio.timeout(PROBE_WAIT):
+            async with asyncio.timeout(PROBE_WAIT):  # connecting, or a connection to reuse
                 pool = await self._open()
-                rows: list[asyncpg.Record] = await pool.fetch(PROBE_SQL, [a[0] for a in asks], [a[1] for a in asks])
+                conn = await pool.acquire()
+            self._unreached = False
+            try:
+                async with asyncio.timeout(BUSY_WAIT):  # the statement, on a live connection
+                    rows: list[asyncpg.Record] = await conn.fetch(PROBE_SQL, [a[0] for a in asks], [a[1] for a in asks])
+            finally:
+                await pool.release(conn)
         except Exception as exc:
             if not _unreachable(exc):
                 raise
+            self._unreached = True
             _log.warning("database unavailable (read probe): %s: %s", type(exc).__name__, exc)
             raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
         if len(rows) != len(asks):  # the function always returns one row
