@@ -188,20 +188,25 @@ def test_requests_needing_no_database_are_not_starved(
     key-less 401, /metrics, /openapi.json and /healthz still answer at once."""
     r = create_restaurant(small_venue(tables=1))
     url = f"/v1/restaurants/{r['id']}/bookings"
+    quick_paths = ((f"/v1/restaurants/{r['id']}", 401), ("/metrics", 200), ("/openapi.json", 200), ("/healthz", 200))
+    with httpx.Client(base_url=base_url, timeout=30) as warm:
+        # Each answered once before (on every worker it may reach): the OpenAPI document
+        # is built on its first request, seconds of CPU on a loaded machine, which is
+        # not what this measures.
+        for _ in range(4):
+            for path, status in quick_paths:
+                assert warm.get(path).status_code == status, path
     with psycopg.connect(owner_url) as locker, client_for(base_url, r["api_keys"]["staff"]) as staff:
         locker.execute("LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE")
         with ThreadPoolExecutor(60) as pool:
             waiting = [pool.submit(staff.get, url, params={"date": DAY}) for _ in range(60)]
             time.sleep(0.4)  # let them reach the lock
             with httpx.Client(base_url=base_url, timeout=5) as quick:
-                for path, status in ((f"/v1/restaurants/{r['id']}", 401), ("/metrics", 200), ("/openapi.json", 200)):
+                for path, status in quick_paths:
                     started = time.monotonic()
                     got = quick.get(path)
                     elapsed = time.monotonic() - started
                     assert got.status_code == status, path
                     assert elapsed < 1.0, f"{path} took {elapsed:.2f}s behind database-bound requests"
-                started = time.monotonic()
-                assert quick.get("/healthz").status_code == 200
-                assert time.monotonic() - started < 1.0
             locker.rollback()  # release: every waiting request completes normally
             assert [f.result().status_code for f in waiting] == [200] * 60
