@@ -7,9 +7,10 @@ can plan on the tables. Planners elsewhere honour claims too (`core.claims`), so
 availability never offers what an unassigned booking would take.
 
 Lock order (docs/architecture.md): after the caller's own booking row, the
-unassigned booking rows in ascending id (step 4), then their allocation rows in
-ascending table order (step 5). Pacing is not touched: a party's pacing belongs to
-its slot, not to its tables.
+restaurant's claims lock (step 5; it orders this with a shadow booking refused
+meanwhile, services.common.reserve), the unassigned bookings it places in ascending
+id, then table locks and allocation rows in ascending table order (step 6). Pacing
+is not touched: a party's pacing belongs to its slot, not to its tables.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ def place_claims(
     (locked, or no longer unassigned when locked) is left to it; a concurrent writer
     that takes the same tables makes the exclusion constraint refuse one of the two,
     and the use case is retried.
+
+    Reads under the restaurant's claims lock (`ledger.lock_claims`); a caller that
+    takes table locks before calling this takes the claims lock before them.
     """
+    ledger.lock_claims(conn, rid)
     day = ledger.load_ledger(conn, rid, lo, hi, now)
     if not day.claims:
         return 0

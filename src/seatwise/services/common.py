@@ -28,7 +28,7 @@ from seatwise.core.errors import (
     ZoneMismatch,
 )
 from seatwise.core.events import EventType
-from seatwise.core.model import DayLedger, Pacing, PacingUsage, Venue
+from seatwise.core.model import DayLedger, Enforcement, Pacing, PacingUsage, Venue
 from seatwise.core.outlook import Outlook
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
@@ -188,6 +188,15 @@ def reserve(
     outlook = None if labels else demand.outlook_for(conn, rid, venue, window)
     span = demand.ledger_span(window, outlook)
     planning = _Planning(conn, rid, venue, party, window, labels, now, allow_slack, outlook, reseat)
+    if venue.policy.enforcement is Enforcement.SHADOW:
+        # Here a refusal becomes an unassigned booking: it is decided under the slot's
+        # lock and the claims lock, never on a plain read, so a table freed meanwhile
+        # is seen or else placed on this booking by its freer (`ledger.lock_claims`).
+        locked = ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+        ledger.lock_claims(conn, rid)
+        reads = ledger.queue_ledger(conn, rid, *span, now)
+        usage, (day, _) = ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)
+        return window, _count(planning, planning.plan(day, usage), usage)
     # First without waiting (one round trip in pipeline mode): take the slot's lock
     # if no other writer holds it, then read the ledger, so the read is under the
     # lock when it was free. The server runs them in order.
@@ -209,13 +218,18 @@ def reserve(
         # behind every writer of the slot and then hold the lock while it is refused.
         planning.plan(day, precheck=True)
         usage, day = _lock_slot_refusing_early(planning, span)
-    table_ids = planning.plan(day, usage)
-    ledger.clear_expired_holds(conn, rid, window.block_start, window.block_end, now, table_ids)
-    ledger.add_pacing(conn, rid, window.slot_start, party, 1)
+    return window, _count(planning, planning.plan(day, usage), usage)
+
+
+def _count(p: _Planning, table_ids: tuple[int, ...], usage: PacingUsage) -> tuple[int, ...]:
+    """Clear the expired holds in the planned tables' way and count the party in pacing."""
+    window = p.window
+    ledger.clear_expired_holds(p.conn, p.rid, window.block_start, window.block_end, p.now, table_ids)
+    ledger.add_pacing(p.conn, p.rid, window.slot_start, p.party, 1)
     limit = window.service.pacing.max_covers_per_slot if window.service.pacing else None
     if limit:
-        telemetry.PACING_UTILISATION.observe((usage.covers + party) / limit)
-    return window, table_ids
+        telemetry.PACING_UTILISATION.observe((usage.covers + p.party) / limit)
+    return table_ids
 
 
 PATIENT_WAITS = 25  # then the writer waits its turn, however long (up to the lock timeout)

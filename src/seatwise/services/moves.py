@@ -103,6 +103,8 @@ def assign_tables(db: Database, rid: str, booking_id: str, request: AssignReques
         if refusal is not None:
             raise refusal
         table_ids = sorted(venue.table_by_label[x].id for x in labels)
+        if set(row["table_ids"]) - set(table_ids):
+            ledger.lock_claims(conn, rid)  # before the table locks: `place_claims` reads under it
         _move_allocations(conn, rid, booking_id, table_ids, lo, hi, now)
         repo.set_allow_slack(conn, rid, booking_id, allow_slack)
         repo.set_pinned(conn, rid, booking_id, True)
@@ -188,6 +190,8 @@ def reschedule(db: Database, rid: str, booking_id: str, request: RescheduleReque
             if plan is None:
                 raise refuse("no table can take this party at that time")
             table_ids = sorted(plan.table_ids)
+        if row["table_ids"]:
+            ledger.lock_claims(conn, rid)  # before the table locks: `place_claims` reads under it
         _move_allocations(conn, rid, booking_id, table_ids, window.block_start, window.block_end, now)
         if row["pacing_counted"]:  # give back first: CHECKs hold throughout
             ledger.add_pacing(conn, rid, old_slot, -row["party_size"], -1)

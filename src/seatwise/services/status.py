@@ -84,6 +84,8 @@ def transition(db: Database, rid: str, booking_id: str, action: Action, actor: P
             )
         freed = 0
         if new in ("cancelled", "no_show", "completed"):
+            if row["table_ids"]:  # before the table locks: `place_claims` reads under it
+                ledger.lock_claims(conn, rid)
             freed = ledger.archive_allocations(conn, rid, booking_id=booking_id)
         if new in ("cancelled", "no_show") and row["pacing_counted"]:
             ledger.add_pacing(conn, rid, row["slot_start"], -row["party_size"], -1)

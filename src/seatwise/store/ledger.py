@@ -244,6 +244,21 @@ def release_hold_pacing(conn: Conn, rid: str, hold_id: str) -> None:
     )
 
 
+# The claims lock: one transaction-level advisory lock per restaurant, between the
+# booking rows and the table locks in the lock order. A transaction that frees
+# tables takes it before it reads the claims to place on them (`place_claims`), and a
+# writer that may leave a booking unassigned (shadow enforcement) takes it before the
+# read it plans on. Whichever takes it second reads after the first committed, so a
+# table freed while a shadow booking is refused is never left free beside it.
+LOCK_CLAIMS_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(rid)s::text || ':claims', 0))"
+
+
+def lock_claims(conn: Conn, rid: str) -> None:
+    """Take the restaurant's claims lock (held to the end of the transaction; taking
+    it again in the same transaction returns at once)."""
+    conn.execute(LOCK_CLAIMS_SQL, {"rid": rid})
+
+
 # Table locks: one transaction-level advisory lock per (restaurant, table), taken in
 # ascending table order before a writer changes any allocation row of the table. Two
 # writers inserting overlapping rows on one table would otherwise both insert, both
