@@ -200,7 +200,7 @@ def reserve(
     # First without waiting (one round trip in pipeline mode): take the slot's lock
     # if no other writer holds it, then read the ledger, so the read is under the
     # lock when it was free. The server runs them in order.
-    tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start)
+    tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start, window.service.pacing)
     reads = ledger.queue_ledger(conn, rid, *span, now)
     # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
     held, (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
@@ -210,7 +210,7 @@ def reserve(
         ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
         usage = day.pacing.get(window.slot_start, PacingUsage())
     else:
-        # Another writer holds the slot (or its row is new). What this plain read of
+        # Another writer holds the slot (or was creating its row). What this plain read of
         # committed rows proves impossible is refused now, without waiting its turn;
         # anything else waits for the lock and plans again on a fresh read. The wait
         # is patient for a while only: between waits, a fresh plain read may prove

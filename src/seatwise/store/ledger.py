@@ -81,23 +81,37 @@ ON CONFLICT (restaurant_id, slot_start) DO UPDATE SET
 RETURNING covers, parties"""
 
 
-# Take the slot's pacing row lock only if no other writer holds it (never waits), and
-# say whether the row exists: (present, mine).
+# Take the slot's pacing row lock only if no other writer holds it, creating the row
+# when the slot has none yet (the first booking of a slot: a row this transaction
+# inserts is locked by it). Waits only when another transaction is inserting the
+# same new row (until it ends); says whether the lock is now held.
 TRY_LOCK_SLOT_SQL = """
-WITH mine AS (SELECT 1 FROM pacing_usage
-              WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s FOR UPDATE SKIP LOCKED)
-SELECT EXISTS (SELECT 1 FROM pacing_usage WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s) AS present,
-       EXISTS (SELECT 1 FROM mine) AS mine"""
+WITH created AS (
+    INSERT INTO pacing_usage (restaurant_id, slot_start, covers, parties, max_covers, max_parties)
+    VALUES (%(rid)s, %(slot)s, 0, 0, %(max_covers)s, %(max_parties)s)
+    ON CONFLICT (restaurant_id, slot_start) DO NOTHING
+    RETURNING 1),
+mine AS (SELECT 1 FROM pacing_usage
+         WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s FOR UPDATE SKIP LOCKED)
+SELECT EXISTS (SELECT 1 FROM created) OR EXISTS (SELECT 1 FROM mine) AS mine"""
 
 
-def queue_try_lock_slot(conn: Conn, rid: str, slot_start: datetime) -> Cursor:
-    return conn.execute(TRY_LOCK_SLOT_SQL, {"rid": rid, "slot": slot_start})
+def queue_try_lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None) -> Cursor:
+    return conn.execute(
+        TRY_LOCK_SLOT_SQL,
+        {
+            "rid": rid,
+            "slot": slot_start,
+            "max_covers": pacing.max_covers_per_slot if pacing else None,
+            "max_parties": pacing.max_parties_per_slot if pacing else None,
+        },
+    )
 
 
 def try_lock_of(cursor: Cursor) -> bool:
     """True when this transaction now holds the slot's pacing row lock."""
     row = cursor.fetchone()
-    return bool(row and row["present"] and row["mine"])
+    return bool(row and row["mine"])
 
 
 def queue_ledger(
