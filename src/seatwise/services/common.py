@@ -203,11 +203,13 @@ def reserve(
     tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start, window.service.pacing)
     reads = ledger.queue_ledger(conn, rid, *span, now)
     # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
-    held, (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
+    (held, created), (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
     if held:
-        # Gives back the slot's expired holds' covers and refreshes its limits; the
-        # usage it returns is the one just read (expired holds already subtracted).
-        ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
+        # Gives back the slot's expired holds' covers and refreshes its limits (a row
+        # just created has neither to do); the usage it returns is the one just read
+        # (expired holds already subtracted).
+        if not created:
+            ledger.queue_lock_slot(conn, rid, window.slot_start, window.service.pacing, now)
         usage = day.pacing.get(window.slot_start, PacingUsage())
     else:
         # Another writer holds the slot (or was creating its row). What this plain read of

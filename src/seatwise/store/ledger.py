@@ -93,7 +93,8 @@ WITH created AS (
     RETURNING 1),
 mine AS (SELECT 1 FROM pacing_usage
          WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s FOR UPDATE SKIP LOCKED)
-SELECT EXISTS (SELECT 1 FROM created) OR EXISTS (SELECT 1 FROM mine) AS mine"""
+SELECT EXISTS (SELECT 1 FROM created) AS created,
+       EXISTS (SELECT 1 FROM created) OR EXISTS (SELECT 1 FROM mine) AS mine"""
 
 
 def queue_try_lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None) -> Cursor:
@@ -108,10 +109,11 @@ def queue_try_lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Paci
     )
 
 
-def try_lock_of(cursor: Cursor) -> bool:
-    """True when this transaction now holds the slot's pacing row lock."""
+def try_lock_of(cursor: Cursor) -> tuple[bool, bool]:
+    """Whether this transaction now holds the slot's pacing row lock, and whether it
+    created the row (then no hold of the slot has covers to give back)."""
     row = cursor.fetchone()
-    return bool(row and row["mine"])
+    return bool(row and row["mine"]), bool(row and row["created"])
 
 
 def queue_ledger(
