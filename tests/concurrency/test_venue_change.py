@@ -22,7 +22,7 @@ def test_venue_change_waits_for_a_booking_in_flight_and_refuses_to_strand_it(
     r = create_restaurant(small_venue(tables=3))
     base = f"/v1/restaurants/{r['id']}"
     planned = threading.Event()
-    lock_slot = ledger.queue_lock_slot
+    lock_slot = ledger.queue_try_lock_slot
 
     def slow_lock_slot(conn: Any, *args: Any) -> Any:
         # The booking has read the venue (before any write of its own): hold it here.
@@ -30,7 +30,7 @@ def test_venue_change_waits_for_a_booking_in_flight_and_refuses_to_strand_it(
         time.sleep(0.5)
         return lock_slot(conn, *args)
 
-    monkeypatch.setattr(ledger, "queue_lock_slot", slow_lock_slot)
+    monkeypatch.setattr(ledger, "queue_try_lock_slot", slow_lock_slot)
     with client_for(base_url, r["api_keys"]["staff"]) as staff:
         doc = staff.get(f"{base}/venue").json()
         doc["tables"] = [t for t in doc["tables"] if t["label"] != "T3"]
