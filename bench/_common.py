@@ -183,7 +183,11 @@ def client(url: str, key: str | None = None, timeout: float = 120) -> httpx.Clie
     without it Nagle's algorithm plus the server's delayed ACK adds ~40 ms to every
     POST (measured here), which would benchmark the kernel, not Seatwise."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    # Idle connections are dropped after 2 s, before the server's 5 s keep-alive closes
+    # them: reusing one the server is closing at that moment fails with "Server
+    # disconnected without sending a response" (seen once in a full `make bench`).
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], limits=limits)
     return httpx.Client(base_url=url, headers=headers, timeout=timeout, transport=transport)
 
 
