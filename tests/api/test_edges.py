@@ -17,7 +17,10 @@ import pytest
 from seatwise.api.guard import MAX_BODY_BYTES
 from seatwise.api.protocol import NoDelayHttpToolsProtocol
 from seatwise.runtime import Runtime
+from seatwise.store.db import LOCK_TIMEOUT
 from tests.conftest import DAY, client_for, serving, small_venue
+
+LOCK_TIMEOUT_S = float(LOCK_TIMEOUT.removesuffix("s"))
 
 
 def test_every_response_is_nosniff_and_bannerless(anonymous: httpx.Client, admin: httpx.Client) -> None:
@@ -198,6 +201,7 @@ def test_requests_needing_no_database_are_not_starved(
                 assert warm.get(path).status_code == status, path
     with psycopg.connect(owner_url) as locker, client_for(base_url, r["api_keys"]["staff"]) as staff:
         locker.execute("LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE")
+        locked_at = time.monotonic()
         with ThreadPoolExecutor(60) as pool:
             waiting = [pool.submit(staff.get, url, params={"date": DAY}) for _ in range(60)]
             time.sleep(0.4)  # let them reach the lock
@@ -209,4 +213,10 @@ def test_requests_needing_no_database_are_not_starved(
                     assert got.status_code == status, path
                     assert elapsed < 1.0, f"{path} took {elapsed:.2f}s behind database-bound requests"
             locker.rollback()  # release: every waiting request completes normally
-            assert [f.result().status_code for f in waiting] == [200] * 60
+            held = time.monotonic() - locked_at
+            statuses = [f.result().status_code for f in waiting]
+            if held < LOCK_TIMEOUT_S - 0.2:
+                assert statuses == [200] * 60
+            else:  # a loaded machine held the lock past the 2 s lock timeout: those waits end in a 503
+                assert set(statuses) <= {200, 503}, statuses
+                assert all(f.result().headers.get("retry-after") for f in waiting if f.result().status_code == 503)
