@@ -34,7 +34,12 @@ from seatwise.store.venues import Conn
 
 T = TypeVar("T")
 
-MAX_SOLVES = 3  # the first solve, and up to two more when the world changed before its write
+# The first solve, and more while another writer changed the floor before this one's
+# write (each stale plan means someone else's write landed: progress). Eight, like
+# `Database.run`'s attempts: fewer let racing parties that all want the same movable
+# booking give up while room was left (three did, once in ten runs of the re-seating
+# race on a loaded machine).
+MAX_SOLVES = 8
 
 
 @dataclass(frozen=True, slots=True)
