@@ -39,6 +39,7 @@ from seatwise.services.common import (
 )
 from seatwise.services.ids import parse_id
 from seatwise.services.results import Booking, booking_of, to_json
+from seatwise.services.seating import move_allocations
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
@@ -51,15 +52,6 @@ def _occupying(row: dict[str, Any], what: str) -> dict[str, Any]:
         status = row["status"]
         raise IllegalTransition(f"a {status} booking cannot be {what}", booking_status=status, action=what)
     return row
-
-
-def _move_allocations(
-    conn: Conn, rid: str, booking_id: str, table_ids: Sequence[int], lo: datetime, hi: datetime, now: datetime
-) -> None:
-    ledger.clear_expired_holds(conn, rid, lo, hi, now, table_ids, with_booking=booking_id)
-    ledger.delete_allocations(conn, rid, booking_id=booking_id)
-    ledger.insert_allocations(conn, rid, table_ids, lo, hi, booking_id=booking_id)
-    repo.set_booking_tables(conn, rid, booking_id, table_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +97,7 @@ def assign_tables(db: Database, rid: str, booking_id: str, request: AssignReques
         table_ids = sorted(venue.table_by_label[x].id for x in labels)
         if set(row["table_ids"]) - set(table_ids):
             ledger.lock_claims(conn, rid)  # before the table locks: `place_claims` reads under it
-        _move_allocations(conn, rid, booking_id, table_ids, lo, hi, now)
+        move_allocations(conn, rid, booking_id, table_ids, lo, hi, now)
         repo.set_allow_slack(conn, rid, booking_id, allow_slack)
         repo.set_pinned(conn, rid, booking_id, True)
         if set(row["table_ids"]) - set(table_ids):  # tables given back: claims first
@@ -192,7 +184,7 @@ def reschedule(db: Database, rid: str, booking_id: str, request: RescheduleReque
             table_ids = sorted(plan.table_ids)
         if row["table_ids"]:
             ledger.lock_claims(conn, rid)  # before the table locks: `place_claims` reads under it
-        _move_allocations(conn, rid, booking_id, table_ids, window.block_start, window.block_end, now)
+        move_allocations(conn, rid, booking_id, table_ids, window.block_start, window.block_end, now)
         if row["pacing_counted"]:  # give back first: CHECKs hold throughout
             ledger.add_pacing(conn, rid, old_slot, -row["party_size"], -1)
         ledger.add_pacing(conn, rid, window.slot_start, new_party, 1)

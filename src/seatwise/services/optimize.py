@@ -27,7 +27,7 @@ from seatwise.core.timerules import parse_local_date, runs_on
 from seatwise.services.auth import Principal
 from seatwise.services.common import utcnow
 from seatwise.services.results import Optimization, SeatingFigures, TableMove, labels_of
-from seatwise.services.seating import PlannedMove, ServiceState, apply_moves, read_service
+from seatwise.services.seating import PlannedMove, ServiceState, apply_moves, planned_moves, read_service
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store.db import Database
 from seatwise.store.venues import Conn
@@ -81,10 +81,7 @@ def optimize_service(db: Database, rid: str, request: OptimizeRequest, actor: Pr
             state = read_service(conn, rid, venue, day, service.name, utcnow())
         solution = optimize(venue, state.ledger, state.now, state.occupants)  # no transaction open
         telemetry.SEATING_SOLVE_SECONDS.labels("optimize").observe(solution.seconds)
-        blocks = {o.booking_id: (o.start, o.end) for o in state.occupants}
-        moves = tuple(
-            PlannedMove(m.booking_id, m.from_tables, m.to_tables, *blocks[m.booking_id]) for m in solution.moves
-        )
+        moves = planned_moves(state.occupants, solution.moves)
         before = _assignment(state)
         after: Mapping[str, tuple[int, ...]] = {**before, **solution.assignment}
         parties = {r["id"]: r["party_size"] for r in state.bookings}

@@ -28,7 +28,7 @@ from seatwise import telemetry
 from seatwise.core.model import Enforcement, Reseating, Venue
 from seatwise.core.seating import NewParty, Outcome, reseat
 from seatwise.core.timerules import BookingWindow
-from seatwise.services.seating import PlannedMove, ServiceState, apply_moves, read_service
+from seatwise.services.seating import PlannedMove, ServiceState, apply_moves, planned_moves, read_service
 from seatwise.store.db import Database
 from seatwise.store.venues import Conn
 
@@ -103,8 +103,7 @@ def solve(asked: NoRoom) -> ReseatPlan | None:
     if not solution.found or solution.new_tables is None:
         telemetry.RESEATS.labels("timeout" if solution.outcome is Outcome.UNKNOWN else "infeasible").inc()
         return None
-    blocks = {o.booking_id: (o.start, o.end) for o in state.occupants}
-    moves = tuple(PlannedMove(m.booking_id, m.from_tables, m.to_tables, *blocks[m.booking_id]) for m in solution.moves)
+    moves = planned_moves(state.occupants, solution.moves)
     return ReseatPlan(venue.version, new.party_size, (new.start, new.end), moves, solution.new_tables)
 
 

@@ -9,7 +9,7 @@ bookings, holds, blocks, unassigned bookings' claims) is fixed.
 (`FOR KEY SHARE`, step 1 of the lock order) and, for re-seating, the new party's slot
 (step 3); it then locks the moved bookings' rows in ascending id (step 4), re-reads
 and re-checks them and the ledger, takes the table locks of every table involved in
-ascending order (step 5), defers `allocations_no_overlap` to the commit and writes.
+ascending order (step 6), defers `allocations_no_overlap` to the commit and writes.
 When anything changed since the solve it writes nothing and says so.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 from seatwise.core.claims import with_claims
 from seatwise.core.events import EventType
 from seatwise.core.model import DayLedger, Venue
-from seatwise.core.seating import Occupant, fits
-from seatwise.services.results import to_json
+from seatwise.core.seating import Move, Occupant, fits
+from seatwise.services.results import labels_of, to_json
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store import seating as seating_store
@@ -56,6 +56,24 @@ class ServiceState:
     now: datetime
 
 
+def planned_moves(occupants: Sequence[Occupant], solved: Sequence[Move]) -> tuple[PlannedMove, ...]:
+    """A solve's moves with the blocks of the bookings they move (which stay the same)."""
+    blocks = {o.booking_id: (o.start, o.end) for o in occupants}
+    return tuple(PlannedMove(m.booking_id, m.from_tables, m.to_tables, *blocks[m.booking_id]) for m in solved)
+
+
+def move_allocations(
+    conn: Conn, rid: str, booking_id: str, table_ids: Sequence[int], lo: datetime, hi: datetime, now: datetime
+) -> None:
+    """Put a booking's block `[lo, hi)` on `table_ids` instead of its current tables
+    (expired holds in the way cleared, under the table locks of both), in the
+    caller's transaction: staff moves, reschedules, re-seating and optimize."""
+    ledger.clear_expired_holds(conn, rid, lo, hi, now, table_ids, with_booking=booking_id)
+    ledger.delete_allocations(conn, rid, booking_id=booking_id)
+    ledger.insert_allocations(conn, rid, table_ids, lo, hi, booking_id=booking_id)
+    repo.set_booking_tables(conn, rid, booking_id, table_ids)
+
+
 def movable(row: dict[str, Any]) -> bool:
     return row["status"] in MOVABLE_STATUSES and not row["pinned"] and bool(row["table_ids"])
 
@@ -85,10 +103,6 @@ def read_service(
         day = DayLedger()
     occupants = tuple(occupant_of(r) for r in rows if movable(r))
     return ServiceState(venue, day, rows, occupants, now)
-
-
-def _labels(venue: Venue, table_ids: Sequence[int]) -> list[str]:
-    return [venue.table_by_id[t].label if t in venue.table_by_id else str(t) for t in table_ids]
 
 
 def apply_moves(
@@ -129,15 +143,12 @@ def apply_moves(
     ledger.lock_tables(conn, rid, tables)
     seating_store.defer_overlap_check(conn)
     for m in moves:
-        ledger.clear_expired_holds(conn, rid, m.start, m.end, now, m.to_tables)
-        ledger.delete_allocations(conn, rid, booking_id=m.booking_id)
-        ledger.insert_allocations(conn, rid, m.to_tables, m.start, m.end, booking_id=m.booking_id)
-        repo.set_booking_tables(conn, rid, m.booking_id, m.to_tables)
+        move_allocations(conn, rid, m.booking_id, m.to_tables, m.start, m.end, now)
     payloads = [
         {
             "booking_id": m.booking_id,
-            "from": _labels(venue, m.from_tables),
-            "to": _labels(venue, m.to_tables),
+            "from": list(labels_of(venue, m.from_tables)),
+            "to": list(labels_of(venue, m.to_tables)),
             "actor": actor,
             "reason": reason,
         }
