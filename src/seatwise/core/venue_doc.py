@@ -26,9 +26,10 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
+from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 
@@ -64,6 +65,8 @@ __all__ = [
 # Bounds. Lists are capped so that validating any document is cheap, whatever it holds.
 NAME_MAX = 200
 # A slug is 1..63 characters like a DNS label, so it can name hosts and paths.
+_Mode = TypeVar("_Mode", bound=StrEnum)
+
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ZONE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ZONE_NAME_MAX = 100
@@ -735,15 +738,15 @@ class _Checker:
         if m is None:
             return None
         before = len(self.problems)
-        mode = self.adjacency_mode(m)
+        mode = self.choice(m, "adjacency_mode", AdjacencyMode, AdjacencyMode.CONNECTED)
         k = self.integer(m, "policy", "max_tables_per_combination", MAX_TABLES_PER_COMBINATION, 3)
         overage = self.integer(m, "policy", "max_overage", MAX_OVERAGE, 4)
         ttl = self.integer(m, "policy", "hold_ttl_seconds", HOLD_TTL_SECONDS, 180)
         max_party_size = self.integer(m, "policy", "max_party_size", MAX_PARTY_SIZE, 20)
         services = self.services(m["services"]) if self.required(m, "policy", "services") else None
         closures = self.closures(m.get("closures", []))
-        enforcement = self.enforcement(m)
-        reseating = self.reseating(m)
+        enforcement = self.choice(m, "enforcement", Enforcement, Enforcement.ENFORCE)
+        reseating = self.choice(m, "reseating", Reseating, Reseating.AUTO)
         budget = self.integer(m, "policy", "reseating_budget_ms", RESEATING_BUDGET_MS, 150)
         if (
             len(self.problems) != before
@@ -772,31 +775,14 @@ class _Checker:
             reseating_budget_ms=budget,
         )
 
-    def reseating(self, m: Mapping[str, object]) -> Reseating | None:
-        value = m.get("reseating", Reseating.AUTO.value)
-        modes = [mode.value for mode in Reseating]
-        if isinstance(value, str) and value in modes:
-            return Reseating(value)
-        self.add("policy.reseating", f"must be one of {' | '.join(modes)}, got {_describe(value)}")
-        return None
-
-    def enforcement(self, m: Mapping[str, object]) -> Enforcement | None:
-        value = m.get("enforcement", Enforcement.ENFORCE.value)
-        modes = [mode.value for mode in Enforcement]
-        if isinstance(value, str) and value in modes:
-            return Enforcement(value)
-        self.add("policy.enforcement", f"must be one of {' | '.join(modes)}, got {_describe(value)}")
-        return None
-
-    def adjacency_mode(self, m: Mapping[str, object]) -> AdjacencyMode | None:
-        value = m.get("adjacency_mode", AdjacencyMode.CONNECTED.value)
-        modes = [mode.value for mode in AdjacencyMode]
-        if isinstance(value, str) and value in modes:
-            return AdjacencyMode(value)
-        self.add(
-            "policy.adjacency_mode",
-            f"must be one of {' | '.join(modes)}, got {_describe(value)}",
-        )
+    def choice(self, m: Mapping[str, object], key: str, modes: type[_Mode], default: _Mode) -> _Mode | None:
+        """`policy.<key>`: one of the enum's values (`default` when absent), or the error."""
+        value = m.get(key, default.value)
+        for mode in modes:
+            if value == mode.value:
+                return mode
+        names = " | ".join(mode.value for mode in modes)
+        self.add(f"policy.{key}", f"must be one of {names}, got {_describe(value)}")
         return None
 
     def services(self, value: object) -> list[Service] | None:
