@@ -178,6 +178,25 @@ def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[A
         proc.wait(timeout=20)
 
 
+EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def dinner_service(turns: dict[int, int], *, pacing: dict[str, int] | None = None) -> dict[str, Any]:
+    """The benches' daily dinner, 17:00-23:00 with last seating 21:30: `turns` maps a
+    party size bound to minutes; `pacing` as in a venue document."""
+    service: dict[str, Any] = {
+        "name": "dinner",
+        "days": EVERY_DAY,
+        "start": "17:00",
+        "end": "23:00",
+        "last_seating": "21:30",
+        "turns": [{"max_party": p, "minutes": m} for p, m in turns.items()],
+    }
+    if pacing is not None:
+        service["pacing"] = pacing
+    return service
+
+
 def client(url: str, key: str | None = None, timeout: float = 120) -> httpx.Client:
     """An HTTP client with TCP_NODELAY: httpx writes headers and body separately, and
     without it Nagle's algorithm plus the server's delayed ACK adds ~40 ms to every

@@ -37,6 +37,7 @@ from _common import (
     LightClient,
     api_server,
     client,
+    dinner_service,
     fresh_database,
     median_of_runs,
     pg,
@@ -72,19 +73,7 @@ def generated_venue(i: int, rng: random.Random) -> dict[str, Any]:
         "policy": {
             "max_tables_per_combination": 3,
             "services": [
-                {
-                    "name": "dinner",
-                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "start": "17:00",
-                    "end": "23:00",
-                    "last_seating": "21:30",
-                    "turns": [
-                        {"max_party": 2, "minutes": 60},
-                        {"max_party": 6, "minutes": 90},
-                        {"max_party": 20, "minutes": 120},
-                    ],
-                    "pacing": {"max_covers_per_slot": 40, "max_parties_per_slot": 12},
-                }
+                dinner_service({2: 60, 6: 90, 20: 120}, pacing={"max_covers_per_slot": 40, "max_parties_per_slot": 12})
             ],
         },
         "zones": [{"key": "main", "name": "Main"}],

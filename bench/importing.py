@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ADMIN_KEY, api_server, client, fresh_database, pg, print_table, write_result
+from _common import ADMIN_KEY, api_server, client, dinner_service, fresh_database, pg, print_table, write_result
 
 DB = "seatwise_bench_importing"
 RUNS = 3
@@ -46,15 +46,7 @@ def venue(run: int) -> dict[str, Any]:
         "policy": {
             "enforcement": "shadow",  # the baseline's overbooked rows are accepted too, as an import keeps them
             "services": [
-                {
-                    "name": "dinner",
-                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "start": "17:00",
-                    "end": "23:00",
-                    "last_seating": "21:30",
-                    "turns": [{"max_party": 2, "minutes": 60}, {"max_party": 20, "minutes": 90}],
-                    "pacing": {"max_covers_per_slot": 60, "max_parties_per_slot": 16},
-                }
+                dinner_service({2: 60, 20: 90}, pacing={"max_covers_per_slot": 60, "max_parties_per_slot": 16})
             ],
         },
         "zones": [{"key": "main", "name": "Main"}],

@@ -49,6 +49,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+from _common import dinner_service  # noqa: E402
 from ledger_audit import audit  # noqa: E402
 
 ADMIN_KEY = "sw_admin_loadtest"
@@ -74,19 +75,7 @@ def generated_venue(i: int, rng: random.Random) -> dict[str, Any]:
             "max_tables_per_combination": 3,
             "hold_ttl_seconds": 15,
             "services": [
-                {
-                    "name": "dinner",
-                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "start": "17:00",
-                    "end": "23:00",
-                    "last_seating": "21:30",
-                    "turns": [
-                        {"max_party": 2, "minutes": 60},
-                        {"max_party": 6, "minutes": 90},
-                        {"max_party": 20, "minutes": 120},
-                    ],
-                    "pacing": {"max_covers_per_slot": 40, "max_parties_per_slot": 12},
-                }
+                dinner_service({2: 60, 6: 90, 20: 120}, pacing={"max_covers_per_slot": 40, "max_parties_per_slot": 12})
             ],
         },
         "zones": [{"key": "main", "name": "Main"}],

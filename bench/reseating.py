@@ -32,7 +32,17 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ADMIN_KEY, api_server, client, fresh_database, pg, print_table, summary_ms, write_result
+from _common import (
+    ADMIN_KEY,
+    api_server,
+    client,
+    dinner_service,
+    fresh_database,
+    pg,
+    print_table,
+    summary_ms,
+    write_result,
+)
 
 DB = "seatwise_bench_reseating"
 SAMPLES = 15
@@ -60,20 +70,7 @@ def venue(slug: str, reseating: str) -> dict[str, Any]:
             "max_overage": 4,
             "max_party_size": 12,
             "reseating": reseating,
-            "services": [
-                {
-                    "name": "dinner",
-                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "start": "17:00",
-                    "end": "23:00",
-                    "last_seating": "21:30",
-                    "turns": [
-                        {"max_party": 2, "minutes": 60},
-                        {"max_party": 4, "minutes": 90},
-                        {"max_party": 12, "minutes": 120},
-                    ],
-                }
-            ],
+            "services": [dinner_service({2: 60, 4: 90, 12: 120})],
         },
         "zones": [{"key": f"z{z}", "name": f"Zone {z}"} for z in range(1, ZONES + 1)],
         "tables": tables,
