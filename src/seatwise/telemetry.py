@@ -60,6 +60,12 @@ AVAILABILITY_ANSWERS = Counter(
     ["source"],
     registry=REGISTRY,
 )
+REFUSALS_KEPT = Counter(
+    "seatwise_refusals_kept_total",
+    "No-room refusals kept by ledger version (kept) and answered from them (hit)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 WORKER = Info("seatwise_worker", "The worker process this scrape came from", registry=REGISTRY)
 RESEATS = Counter(
     "seatwise_reseats_total",

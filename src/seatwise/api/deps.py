@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Response
 
 from seatwise.runtime import Runtime
-from seatwise.services.auth import Principal, authenticate_probed, bearer_token
+from seatwise.services.auth import Principal, Probed, authenticate_probed, authenticate_with_versions, bearer_token
 from seatwise.services.ids import parse_id
 
 
@@ -28,6 +28,17 @@ async def principal(
     return await authenticate_probed(rt.reads, rt.admin_key, bearer_token(authorization))
 
 
+async def probed_principal(
+    request: Request,
+    rid: str,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Probed:
+    """`principal`, with the versions its one probe statement read (a write that
+    a refusal kept for them answers needs no worker thread: services.refusals)."""
+    rt: Runtime = request.app.state.runtime
+    return await authenticate_with_versions(rt.reads, rt.admin_key, bearer_token(authorization), rid)
+
+
 async def restaurant_id(rid: str) -> str:
     """A path's restaurant id; anything that is not a UUID simply does not exist."""
     return parse_id(rid, "restaurant")
@@ -42,4 +53,5 @@ async def no_store(response: Response) -> None:
 NoStore = Depends(no_store)
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+ProbedDep = Annotated[Probed, Depends(probed_principal)]
 RestaurantId = Annotated[str, Depends(restaurant_id)]

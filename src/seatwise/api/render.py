@@ -23,6 +23,11 @@ def _encode(value: Any) -> bytes:
     return json.dumps(to_json(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
+def encode_json(result: Any) -> bytes:
+    """The bytes of a result answered once (a write's): nothing memoised."""
+    return _encode(result)
+
+
 def render_json(result: Any) -> bytes:
     key = id(result)
     with _lock:

@@ -10,6 +10,7 @@ busy mask.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -221,3 +222,15 @@ def nearest_available(
         on = start.astimezone(venue_zone(venue)).date()
     evaluated = _evaluate(venue, ledger, day_slots(venue, on), party, now)
     return _nearest(evaluated, start, n, skip_label=None)
+
+
+def valid_until(ledgers: Iterable[DayLedger], slot_starts: Iterable[datetime], now: datetime) -> datetime | None:
+    """When time alone may change an answer computed at `now` on these ledgers: the
+    earliest expiry of a live hold in any of them (its tables and covers come free) or
+    the first of `slot_starts` after `now` (a slot passing), whichever comes first;
+    None when neither exists."""
+    bounds = [
+        b.expires_at for d in ledgers for rows in d.busy.values() for b in rows if b.expires_at and b.expires_at > now
+    ]
+    bounds += [s for s in sorted(slot_starts) if s > now][:1]
+    return min(bounds, default=None)

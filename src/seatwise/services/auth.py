@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from seatwise.core.errors import Forbidden, NotFound, Unauthenticated
+from seatwise.services.ids import parse_id
 from seatwise.store import keys
 from seatwise.store.db import Database
 from seatwise.store.probe import AsyncReads, Probe
@@ -128,6 +129,19 @@ async def authenticate_probed(reads: AsyncReads, admin_key: str, token: str) -> 
         return Principal("admin", None, None)
     who, _ = await _probe_key(reads, token)
     return who
+
+
+# Who is asking, and the versions its authentication read (store.probe).
+Probed = tuple[Principal, Probe]
+
+
+async def authenticate_with_versions(reads: AsyncReads, admin_key: str, token: str, rid_text: str) -> Probed:
+    """`authenticate_probed`, also returning the versions the probe read: a
+    restaurant key's own restaurant's (`authorize` refuses any other), or for the
+    admin key the path's restaurant's (parsed only then: a bad key is 401 first)."""
+    if is_admin_key(admin_key, token):
+        return Principal("admin", None, None), await reads.probe(parse_id(rid_text, "restaurant"), None)
+    return await _probe_key(reads, token)
 
 
 async def _probe_key(reads: AsyncReads, token: str) -> tuple[Principal, Probe]:

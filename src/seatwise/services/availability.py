@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 import anyio.to_thread
 
 from seatwise import telemetry
-from seatwise.core.availability import SlotAvailability, availability_at, day_availability
+from seatwise.core.availability import SlotAvailability, availability_at, day_availability, valid_until
 from seatwise.core.claims import oldest_first, with_claims
 from seatwise.core.model import DayLedger, Venue, natural_key
 from seatwise.core.timerules import day_slots, day_span, parse_local_date, venue_zone
@@ -97,15 +97,6 @@ class AnswerCache:
 answers = AnswerCache()
 
 
-def _valid_until(day_ledger: DayLedger, slot_starts: list[datetime], now: datetime) -> datetime | None:
-    """When time alone may change an answer computed at `now` on `day_ledger`: the
-    earliest expiry of a live hold (its tables and covers come free) or the next
-    slot start (a slot passing), whichever comes first."""
-    bounds = [b.expires_at for rows in day_ledger.busy.values() for b in rows if b.expires_at and b.expires_at > now]
-    bounds += [s for s in slot_starts if s > now][:1]
-    return min(bounds, default=None)
-
-
 async def read_availability(
     db: Database, rid: str, day_text: str, party: int, time_label: str | None, probe: Probe
 ) -> Availability:
@@ -140,7 +131,7 @@ def availability(
     day_ledger, _ = with_claims(venue, day_ledger, now)
     result = _answer(venue, day_ledger, day, party, time_label, now)
     if probe is not None and probe.venue_version == venue.version:
-        until = _valid_until(day_ledger, [s.start for s in day_slots(venue, day)], now)
+        until = valid_until([day_ledger], [s.start for s in day_slots(venue, day)], now)
         answers.put((rid, day_text, party, time_label), _Answer(venue.version, probe.ledger_version, until, result))
     return result
 

@@ -19,12 +19,15 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+import anyio.to_thread
+
 from seatwise import telemetry
 from seatwise.core.errors import IdempotencyKeyReused, NotFound, SeatwiseError
 from seatwise.core.events import EventType
 from seatwise.core.text import check_texts
 from seatwise.core.timerules import STAFF_BACKDATING, check_not_past, parse_local_date, resolve_start
 from seatwise.core.venue_doc import policy_version
+from seatwise.services import refusals
 from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.common import NewBooking, booking_row, emit, reserve, utcnow, window_columns
 from seatwise.services.ids import parse_id
@@ -35,6 +38,7 @@ from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Database
+from seatwise.store.probe import Probe
 from seatwise.store.venues import Conn
 
 
@@ -60,16 +64,50 @@ class BookingRequest:
         return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def create_booking(db: Database, rid: str, request: BookingRequest, actor: Principal) -> tuple[Booking, bool]:
+def _backdating(actor: Principal) -> timedelta:
+    # Channels book ahead; staff may record a booking that started up to 12 h ago.
+    return STAFF_BACKDATING if actor.may(Permission.MANAGE_BOOKINGS) else timedelta(0)
+
+
+def _scope(rid: str, request: BookingRequest, seen: Probe | None) -> refusals.Scope | None:
+    return refusals.scope_for(
+        rid,
+        request.party_size,
+        request.start,
+        venue_version=seen.venue_version if seen else None,
+        ledger_version=seen.ledger_version if seen else None,
+        labels=request.table_labels,
+        allow_slack=request.allow_slack,
+        idempotency_key=request.idempotency_key,
+    )
+
+
+async def book(db: Database, rid: str, request: BookingRequest, actor: Principal, seen: Probe) -> tuple[Booking, bool]:
+    """`create_booking` from the event loop, for a request whose versions `seen` read
+    (`store.probe`): a refusal kept for them (services.refusals) is answered at once,
+    without a worker thread or a transaction; anything else runs in a worker thread."""
+    scope = _scope(rid, request, seen)
+    if scope is not None:
+        refusals.answer_kept(scope, utcnow(), _backdating(actor))
+    return await anyio.to_thread.run_sync(lambda: create_booking(db, rid, request, actor, seen=seen))
+
+
+def create_booking(
+    db: Database, rid: str, request: BookingRequest, actor: Principal, *, seen: Probe | None = None
+) -> tuple[Booking, bool]:
     """Plan and commit a confirmed booking in one transaction; returns (booking, created).
 
-    With no free plan, re-seats (services.reseating) when the policy allows."""
+    With no free plan, re-seats (services.reseating) when the policy allows. With
+    `seen` (the versions read before this call), a "no room" refusal is kept for
+    them, and one already kept is raised without planning (services.refusals)."""
     if request.allow_slack:
         authorize(actor, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
     key = request.idempotency_key
     fingerprint = request.fingerprint() if key is not None else None
-    # Channels book ahead; staff may record a booking that started up to 12 h ago.
-    backdating = STAFF_BACKDATING if actor.may(Permission.MANAGE_BOOKINGS) else timedelta(0)
+    backdating = _backdating(actor)
+    scope = _scope(rid, request, seen)
+    if scope is not None:  # kept while this request waited for a thread: no transaction needed
+        refusals.answer_kept(scope, utcnow(), backdating)
 
     def use_case(conn: Conn, attempt: Reseat) -> tuple[Booking, bool]:
         now = utcnow()
@@ -94,6 +132,7 @@ def create_booking(db: Database, rid: str, request: BookingRequest, actor: Princ
                 now,
                 allow_slack=request.allow_slack,
                 reseat=attempt,
+                refusals=scope,
             )
         except SeatwiseError as refusal:
             # A concurrent request with the same key may have committed while this one

@@ -14,7 +14,7 @@ from typing import Any
 
 from seatwise import telemetry
 from seatwise.core.assignment import Check, check_assignment
-from seatwise.core.availability import check_party, nearest_available
+from seatwise.core.availability import check_party, nearest_available, valid_until
 from seatwise.core.claims import with_claims
 from seatwise.core.errors import (
     AdjacencyMismatch,
@@ -32,10 +32,12 @@ from seatwise.core.model import DayLedger, Enforcement, Pacing, PacingUsage, Ven
 from seatwise.core.outlook import Outlook
 from seatwise.core.pacing import pacing_allows
 from seatwise.core.planner import best_plan
-from seatwise.core.timerules import BookingWindow, booking_window, day_span, service_at
+from seatwise.core.timerules import BookingWindow, booking_window, day_slots, day_span, service_at
 from seatwise.services import demand, reseating
 from seatwise.services.auth import Principal
+from seatwise.services.refusals import Scope
 from seatwise.services.results import Guest, to_json
+from seatwise.services.turns import turns
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Conflict
@@ -155,8 +157,35 @@ def capacity_exceeded(
     conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str
 ) -> CapacityExceeded:
     """ "No room" with the nearest available times of that service date."""
+    return _no_room(conn, rid, venue, window, party, now, why)[0]
+
+
+def _no_room(
+    conn: Conn, rid: str, venue: Venue, window: BookingWindow, party: int, now: datetime, why: str
+) -> tuple[CapacityExceeded, DayLedger]:
     day, _ = with_claims(venue, ledger.load_ledger(conn, rid, *day_span(venue, window.service_date), now), now)
-    return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, party, now))
+    return CapacityExceeded(why, alternatives=nearest_available(venue, day, window.start, party, now)), day
+
+
+def _refused(
+    conn: Conn,
+    rid: str,
+    venue: Venue,
+    window: BookingWindow,
+    party: int,
+    decided_on: DayLedger,
+    now: datetime,
+    why: str,
+    keep: Scope | None,
+) -> CapacityExceeded:
+    """ "No room", kept in `keep` (services.refusals) until time alone may change it:
+    a live hold of the ledger it was decided on or of the alternatives' expires, or
+    the next slot starts."""
+    refusal, day = _no_room(conn, rid, venue, window, party, now, why)
+    if keep is not None:
+        slots = [s.start for s in day_slots(venue, window.service_date)]
+        keep.keep(refusal, window.start, valid_until([decided_on, day], slots, now))
+    return refusal
 
 
 # --- locking --------------------------------------------------------------------------
@@ -173,9 +202,14 @@ def reserve(
     *,
     allow_slack: bool = False,
     reseat: reseating.Reseat | None = None,
+    refusals: Scope | None = None,
 ) -> tuple[BookingWindow, tuple[int, ...]]:
     """Lock the slot, check pacing, plan (or check the chosen tables), clear expired
     holds in the way, and count the party in pacing. The caller inserts allocations.
+
+    With `refusals` (services.refusals), a "no room" refusal already kept for a
+    ledger version this request read is raised without planning, and one decided
+    here is kept.
 
     With `reseat` (the use case runs under :func:`reseating.run_reseating`), a party
     that finds no free plan while pacing allows it may be seated by moving other
@@ -187,7 +221,14 @@ def reserve(
     # then reads the ledger as far around the block as that demand reaches.
     outlook = None if labels else demand.outlook_for(conn, rid, venue, window)
     span = demand.ledger_span(window, outlook)
-    planning = _Planning(conn, rid, venue, party, window, labels, now, allow_slack, outlook, reseat)
+    if refusals is not None and (
+        refusals.venue_version != venue.version
+        or labels
+        or allow_slack
+        or venue.policy.enforcement is not Enforcement.ENFORCE  # in shadow mode a refusal is a booking
+    ):
+        refusals = None  # planned under another venue version than the probe's, or another shape
+    planning = _Planning(conn, rid, venue, party, window, labels, now, allow_slack, outlook, reseat, refusals)
     if venue.policy.enforcement is Enforcement.SHADOW:
         # Here a refusal becomes an unassigned booking: it is decided under the slot's
         # lock and the claims lock, never on a plain read, so a table freed meanwhile
@@ -203,7 +244,10 @@ def reserve(
     tried = ledger.queue_try_lock_slot(conn, rid, window.slot_start, window.service.pacing)
     reads = ledger.queue_ledger(conn, rid, *span, now)
     # Unassigned bookings' claims come first (DESIGN §12): plan on what they leave.
-    (held, created), (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
+    (held, created, version), (day, _) = ledger.try_lock_of(tried), with_claims(venue, ledger.ledger_of(reads), now)
+    if refusals is not None:
+        refusals.saw(version)
+        refusals.raise_kept(now)  # no plan needed (a lock just taken goes with the rollback)
     if held:
         # Gives back the slot's expired holds' covers and refreshes its limits (a row
         # just created has neither to do); the usage it returns is the one just read
@@ -220,6 +264,8 @@ def reserve(
         # behind every writer of the slot and then hold the lock while it is refused.
         planning.plan(day, precheck=True)
         usage, day = _lock_slot_refusing_early(planning, span)
+        if refusals is not None:
+            refusals.raise_kept(now)  # kept by another request while this one waited
     return window, _count(planning, planning.plan(day, usage), usage)
 
 
@@ -251,6 +297,7 @@ class _Planning:
     allow_slack: bool
     outlook: Outlook | None
     reseat: reseating.Reseat | None
+    refusals: Scope | None
 
     def plan(self, day: DayLedger, usage: PacingUsage | None = None, *, precheck: bool = False) -> tuple[int, ...]:
         """`_plan` on `day`; without `usage`, the slot's usage as `day` read it."""
@@ -270,24 +317,52 @@ class _Planning:
             outlook=self.outlook,
             reseat=self.reseat,
             precheck=precheck,
+            keep=self.refusals if self.reseat is None or self.reseat.certain else None,
         )
 
 
 def _lock_slot_refusing_early(p: _Planning, span: tuple[datetime, datetime]) -> tuple[PacingUsage, DayLedger]:
     """The slot's lock and the ledger of `span` read under it; between patient waits
     for it, a plain read that proves the refusal raises it (`_plan`, a precheck: with
-    re-seating wanted it decides nothing) without the lock."""
+    re-seating wanted it decides nothing) without the lock, as does a refusal kept
+    meanwhile for a ledger version this request read (services.refusals).
+
+    One thread of this process at a time waits in the database (services.turns);
+    the others sleep until its turn ends or a refusal is kept."""
     conn, rid, venue, window, now = p.conn, p.rid, p.venue, p.window, p.now
     (lo, hi), pacing = span, window.service.pacing
+    key = (rid, window.slot_start)
     for _ in range(PATIENT_WAITS):
-        got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
-        if got is not None:
-            return got[0], with_claims(venue, got[1], now)[0]
-        day, _ = with_claims(venue, ledger.load_ledger(conn, rid, lo, hi, now), now)
-        p.plan(day, precheck=True)
+        kept = turns.kept()
+        if turns.take(key, ledger.SLOT_PATIENCE_SECONDS, kept_since=kept):
+            try:
+                got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
+            finally:
+                turns.give_back(key)
+            if got is not None:
+                if p.refusals is not None:
+                    p.refusals.saw(got[2])
+                return got[0], with_claims(venue, got[1], now)[0]
+        elif turns.kept() == kept:
+            continue  # another thread of this process is waiting in the database: sleep on
+        _poll(p, lo, hi)
     locked = ledger.queue_lock_slot(conn, rid, window.slot_start, pacing, now)
     reads = ledger.queue_ledger(conn, rid, lo, hi, now)
     return ledger.usage_of(locked), with_claims(venue, ledger.ledger_of(reads), now)[0]
+
+
+def _poll(p: _Planning, lo: datetime, hi: datetime) -> None:
+    """A plain read of committed rows: the refusal kept for the version it reads, or
+    the refusal it proves (a precheck), raised; else nothing."""
+    if p.refusals is not None:
+        p.refusals.raise_kept(p.now)  # kept for a version already read: no read needed
+        version = ledger.queue_version(p.conn, p.rid)
+        reads = ledger.queue_ledger(p.conn, p.rid, lo, hi, p.now)
+        p.refusals.saw(ledger.version_of(version))
+        p.refusals.raise_kept(p.now)
+    else:
+        reads = ledger.queue_ledger(p.conn, p.rid, lo, hi, p.now)
+    p.plan(with_claims(p.venue, ledger.ledger_of(reads), p.now)[0], precheck=True)
 
 
 def _plan(
@@ -305,6 +380,7 @@ def _plan(
     outlook: Outlook | None = None,
     reseat: reseating.Reseat | None = None,
     precheck: bool = False,
+    keep: Scope | None = None,
 ) -> tuple[int, ...]:
     """The tables for the party on `day` (pacing, then the named tables' checks or the
     best plan, looking ahead with `outlook`), or the refusal raised.
@@ -314,7 +390,7 @@ def _plan(
     are written (their new tables returned), or `NoRoom` is raised to solve, or the
     refusal."""
     if not pacing_allows(window.service.pacing, usage, party):
-        raise capacity_exceeded(conn, rid, venue, window, party, now, "pacing for this time is full")
+        raise _refused(conn, rid, venue, window, party, day, now, "pacing for this time is full", keep)
     if labels:
         checks = check_assignment(
             venue, party, labels, window.block_start, window.block_end, day, now, allow_slack=allow_slack
@@ -334,7 +410,7 @@ def _plan(
             return moved
         if reseat.may_ask:
             raise reseating.ask(conn, rid, venue, window, party, now)
-    raise capacity_exceeded(conn, rid, venue, window, party, now, "no table can take this party at that time")
+    raise _refused(conn, rid, venue, window, party, day, now, "no table can take this party at that time", keep)
 
 
 SlotsToLock = Callable[[dict[str, Any]], Mapping[datetime, Pacing | None]]

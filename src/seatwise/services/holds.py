@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
+
 from seatwise import telemetry
 from seatwise.core.drift import missing_tables, redrawn_window, table_drift
 from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, PolicyDrift, RateLimited
@@ -30,6 +32,7 @@ from seatwise.core.model import Venue
 from seatwise.core.text import check_texts
 from seatwise.core.timerules import check_not_past, resolve_start, venue_zone
 from seatwise.core.venue_doc import policy_version
+from seatwise.services import refusals
 from seatwise.services.auth import Principal
 from seatwise.services.common import (
     NewBooking,
@@ -49,6 +52,7 @@ from seatwise.store import bookings as repo
 from seatwise.store import guest as guest_store
 from seatwise.store import ledger
 from seatwise.store.db import Database
+from seatwise.store.probe import Probe
 from seatwise.store.venues import Conn
 
 
@@ -73,12 +77,41 @@ class ConfirmRequest:
         check_texts(guest_texts(self.guest, self.notes))
 
 
-def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) -> Hold:
+def _scope(rid: str, request: HoldRequest, seen: Probe | None) -> refusals.Scope | None:
+    if request.holds_per_address is not None:
+        return None  # the address's limit is decided first, in the transaction
+    return refusals.scope_for(
+        rid,
+        request.party_size,
+        request.start,
+        venue_version=seen.venue_version if seen else None,
+        ledger_version=seen.ledger_version if seen else None,
+        labels=request.table_labels,
+        allow_slack=False,
+        idempotency_key=None,
+    )
+
+
+async def hold(db: Database, rid: str, request: HoldRequest, actor: Principal, seen: Probe) -> Hold:
+    """`create_hold` from the event loop, for a request whose versions `seen` read: a
+    refusal kept for them (services.refusals) is answered at once, anything else runs
+    in a worker thread."""
+    scope = _scope(rid, request, seen)
+    if scope is not None:
+        refusals.answer_kept(scope, utcnow(), timedelta(0))
+    return await anyio.to_thread.run_sync(lambda: create_hold(db, rid, request, actor, seen=seen))
+
+
+def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal, *, seen: Probe | None = None) -> Hold:
     """Plan (or check the named tables) and reserve them until the policy's hold TTL;
     with no free plan, re-seat (services.reseating) when the policy allows.
 
     A per-address limit is decided under a lock on (restaurant, address), taken
-    first, so concurrent holds from one address cannot all pass the count."""
+    first, so concurrent holds from one address cannot all pass the count. With
+    `seen`, "no room" refusals are kept and reused as in `bookings.create_booking`."""
+    scope = _scope(rid, request, seen)
+    if scope is not None:  # kept while this request waited for a thread: no transaction needed
+        refusals.answer_kept(scope, utcnow(), timedelta(0))
 
     def use_case(conn: Conn, attempt: Reseat) -> Hold:
         now = utcnow()
@@ -95,7 +128,7 @@ def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal) 
         instant = resolve_start(venue, request.start)
         check_not_past(instant, now)
         window, table_ids = reserve(
-            conn, rid, venue, request.party_size, instant, request.table_labels, now, reseat=attempt
+            conn, rid, venue, request.party_size, instant, request.table_labels, now, reseat=attempt, refusals=scope
         )
         hold_id = str(uuid.uuid4())
         expires_at = now + timedelta(seconds=venue.policy.hold_ttl_seconds)

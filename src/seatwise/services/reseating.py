@@ -62,6 +62,9 @@ class Reseat:
     actor: str
     plan: ReseatPlan | None = None
     may_ask: bool = True
+    # False once a solve of this use case ran out of its budget undecided: a refusal
+    # after it is not proven, so it is not kept (services.refusals).
+    certain: bool = True
 
 
 class NoRoom(Exception):
@@ -71,6 +74,7 @@ class NoRoom(Exception):
         super().__init__("no free plan; re-seating may make room")
         self.state = state
         self.new = new
+        self.timed_out = False  # set by `solve`: no answer within the budget
 
 
 def wanted(venue: Venue, reseat_: Reseat | None, labels: Sequence[str] | None) -> bool:
@@ -101,7 +105,8 @@ def solve(asked: NoRoom) -> ReseatPlan | None:
     )
     telemetry.SEATING_SOLVE_SECONDS.labels("reseat").observe(solution.seconds)
     if not solution.found or solution.new_tables is None:
-        telemetry.RESEATS.labels("timeout" if solution.outcome is Outcome.UNKNOWN else "infeasible").inc()
+        asked.timed_out = solution.outcome is Outcome.UNKNOWN
+        telemetry.RESEATS.labels("timeout" if asked.timed_out else "infeasible").inc()
         return None
     moves = planned_moves(state.occupants, solution.moves)
     return ReseatPlan(venue.version, new.party_size, (new.start, new.end), moves, solution.new_tables)
@@ -139,7 +144,8 @@ def run_reseating(db: Database, rid: str, actor: str, use_case: Callable[[Conn, 
         except NoRoom as asked:
             solves += 1
             plan = solve(asked)
-            attempt = Reseat(actor, plan, may_ask=plan is not None and solves < MAX_SOLVES)
+            certain = attempt.certain and not asked.timed_out
+            attempt = Reseat(actor, plan, may_ask=plan is not None and solves < MAX_SOLVES, certain=certain)
             continue
         if attempt.plan is not None:
             telemetry.RESEATS.labels("applied").inc()

@@ -55,14 +55,17 @@ def _booking_params(rid: str, booking: dict[str, Any], table_ids: Sequence[int])
     return {"rid": rid, **_ROLLOUT_DEFAULTS, **booking, "unassigned": unassigned}
 
 
+# A booking and its tables in one statement (the tables' foreign key is checked at
+# the statement's end, when the booking row is there).
+_INSERT_BOOKING_WITH_TABLES_SQL = f"""WITH booked AS ({INSERT_BOOKING_SQL} RETURNING id)
+    INSERT INTO booking_tables (restaurant_id, booking_id, table_id)
+    SELECT %(rid)s::uuid, booked.id, t FROM booked, unnest(%(table_ids)s::bigint[]) AS t ORDER BY t"""  # noqa: S608 - fixed SQL
+
+
 def insert_booking(conn: Conn, rid: str, booking: dict[str, Any], table_ids: Sequence[int]) -> None:
-    conn.execute(INSERT_BOOKING_SQL, _booking_params(rid, booking, table_ids))
-    if table_ids:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO booking_tables (restaurant_id, booking_id, table_id) VALUES (%s, %s, %s)",
-                [(rid, booking["id"], t) for t in sorted(table_ids)],
-            )
+    """Insert a booking and its tables (ascending) in one statement."""
+    params = {**_booking_params(rid, booking, table_ids), "table_ids": sorted(table_ids)}
+    conn.execute(_INSERT_BOOKING_WITH_TABLES_SQL, params)
 
 
 # Column -> SQL type, for inserting many bookings as one statement over arrays.

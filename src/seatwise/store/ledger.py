@@ -94,7 +94,11 @@ WITH created AS (
 mine AS (SELECT 1 FROM pacing_usage
          WHERE restaurant_id = %(rid)s AND slot_start = %(slot)s FOR UPDATE SKIP LOCKED)
 SELECT EXISTS (SELECT 1 FROM created) AS created,
-       EXISTS (SELECT 1 FROM created) OR EXISTS (SELECT 1 FROM mine) AS mine"""
+       EXISTS (SELECT 1 FROM created) OR EXISTS (SELECT 1 FROM mine) AS mine,
+       coalesce((SELECT version FROM ledger_versions WHERE restaurant_id = %(rid)s), 1) AS ledger_version"""
+
+# The restaurant's ledger version (migration 0010), read before a ledger read it labels.
+VERSION_SQL = "SELECT coalesce((SELECT version FROM ledger_versions WHERE restaurant_id = %s), 1) AS ledger_version"
 
 
 def queue_try_lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Pacing | None) -> Cursor:
@@ -109,11 +113,25 @@ def queue_try_lock_slot(conn: Conn, rid: str, slot_start: datetime, pacing: Paci
     )
 
 
-def try_lock_of(cursor: Cursor) -> tuple[bool, bool]:
-    """Whether this transaction now holds the slot's pacing row lock, and whether it
-    created the row (then no hold of the slot has covers to give back)."""
+def try_lock_of(cursor: Cursor) -> tuple[bool, bool, int]:
+    """Whether this transaction now holds the slot's pacing row lock, whether it
+    created the row (then no hold of the slot has covers to give back), and the
+    ledger version read before the ledger (the statement runs first)."""
     row = cursor.fetchone()
-    return bool(row and row["mine"]), bool(row and row["created"])
+    if row is None:  # a SELECT of three expressions always returns its row
+        raise LookupError("try-lock row not returned")
+    return bool(row["mine"]), bool(row["created"]), int(row["ledger_version"])
+
+
+def queue_version(conn: Conn, rid: str) -> Cursor:
+    return conn.execute(VERSION_SQL, [rid])
+
+
+def version_of(cursor: Cursor) -> int:
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("version row not returned")
+    return int(row["ledger_version"])
 
 
 def queue_ledger(
@@ -208,22 +226,27 @@ SLOT_PATIENCE = "40ms"
 
 def patient_lock_slot(
     conn: Conn, rid: str, lo: datetime, hi: datetime, slot_start: datetime, pacing: Pacing | None, now: datetime
-) -> tuple[PacingUsage, DayLedger] | None:
+) -> tuple[PacingUsage, DayLedger, int] | None:
     """`lock_slot` waiting at most `SLOT_PATIENCE` for the writer holding the slot,
-    then the ledger of `[lo, hi)` read under the lock, in one round trip. None when
-    the lock was not granted in time: nothing is held or changed (a savepoint undoes
-    the attempt), and a fresh read of committed rows may now prove a refusal, so the
-    waiter need not queue behind every other writer of the slot to be refused."""
+    then the ledger version and the ledger of `[lo, hi)` read under the lock, in one
+    round trip. None when the lock was not granted in time: nothing is held or
+    changed (a savepoint undoes the attempt), and a fresh read of committed rows may
+    now prove a refusal, so the waiter need not queue behind every other writer of
+    the slot to be refused."""
     try:
         with conn.transaction():
             conn.execute("SELECT set_config('lock_timeout', %s, true)", [SLOT_PATIENCE])
             locked = queue_lock_slot(conn, rid, slot_start, pacing, now)
             conn.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
+            version = queue_version(conn, rid)
             reads = queue_ledger(conn, rid, lo, hi, now)
             usage = usage_of(locked)
     except psycopg.errors.LockNotAvailable:
         return None
-    return usage, ledger_of(reads)
+    return usage, ledger_of(reads), version_of(version)
+
+
+SLOT_PATIENCE_SECONDS = 0.04  # `SLOT_PATIENCE`, for waits outside the database
 
 
 def usage_of(cursor: Cursor) -> PacingUsage:
@@ -368,12 +391,15 @@ def insert_allocations(
 
     Raises `ExclusionViolation` when any overlaps a row of the ledger.
     """
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO allocations (restaurant_id, table_id, during, booking_id, hold_id, block_id, expires_at)
-               VALUES (%s, %s, tstzrange(%s, %s, '[)'), %s, %s, %s, %s)""",
-            [(rid, t, lo, hi, booking_id, hold_id, block_id, expires_at) for t in sorted(table_ids)],
-        )
+    ordered = sorted(table_ids)
+    if not ordered:
+        return
+    conn.execute(
+        """INSERT INTO allocations (restaurant_id, table_id, during, booking_id, hold_id, block_id, expires_at)
+           SELECT %s::uuid, t, tstzrange(%s, %s, '[)'), %s::uuid, %s::uuid, %s::uuid, %s::timestamptz
+           FROM unnest(%s::bigint[]) AS t ORDER BY t""",
+        [rid, lo, hi, booking_id, hold_id, block_id, expires_at, ordered],
+    )
 
 
 def insert_allocation_rows(conn: Conn, rid: str, rows: Iterable[tuple[int, datetime, datetime, str]]) -> None:

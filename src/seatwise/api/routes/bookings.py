@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
-from seatwise.api.deps import PrincipalDep, RestaurantId, RuntimeDep
+from seatwise.api.deps import PrincipalDep, ProbedDep, RestaurantId, RuntimeDep
 from seatwise.api.models import AvailabilityOut, BookingOut, HoldOut, TimelineOut
 from seatwise.api.problems import TENANT_PROBLEMS
 from seatwise.api.query import parse_query, query_parameters
-from seatwise.api.render import render_json
+from seatwise.api.render import encode_json, render_json
 from seatwise.runtime import Runtime
 from seatwise.services import availability as reads
 from seatwise.services import bookings, holds, moves, status
@@ -19,6 +19,7 @@ from seatwise.services.auth import Permission, authenticate_read, authorize
 from seatwise.services.ids import parse_id
 from seatwise.services.results import Guest, to_json
 
+JSON = "application/json"
 router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"], responses=TENANT_PROBLEMS)
 
 Label = Annotated[str, Field(min_length=1, max_length=40)]
@@ -118,11 +119,12 @@ async def get_availability(request: Request, rid: str) -> Response:
 
 
 @router.post("/holds", status_code=201, response_model=HoldOut, operation_id="createHold")
-def create_hold(rt: RuntimeDep, who: PrincipalDep, rid: RestaurantId, body: HoldIn) -> Any:
+async def create_hold(rt: RuntimeDep, probed: ProbedDep, rid: RestaurantId, body: HoldIn) -> Response:
     """Reserve tables for a party until the hold expires; 409 CAPACITY_EXCEEDED with alternatives."""
+    who, seen = probed
     authorize(who, rid, Permission.MANAGE_HOLDS)
     request = holds.HoldRequest(body.party_size, body.start, body.table_labels)
-    return to_json(holds.create_hold(rt.db, rid, request, who))
+    return Response(encode_json(await holds.hold(rt.db, rid, request, who, seen)), 201, media_type=JSON)
 
 
 @router.delete("/holds/{hold_id}", status_code=204, operation_id="releaseHold")
@@ -153,16 +155,16 @@ def confirm_hold(
 
 
 @router.post("/bookings", status_code=201, response_model=BookingOut, responses=REPLAY, operation_id="createBooking")
-def create_booking(
+async def create_booking(
     rt: RuntimeDep,
-    who: PrincipalDep,
+    probed: ProbedDep,
     rid: RestaurantId,
     body: BookingIn,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> Response:
     """Book directly (hold and confirm in one step); same key and body answer 200. In shadow
     mode a refusal is accepted unassigned, `overbooked`, with the code in `would_refuse`."""
+    who, seen = probed
     authorize(who, rid, Permission.CREATE_BOOKING)
     request = bookings.BookingRequest(
         party_size=body.party_size,
@@ -173,9 +175,8 @@ def create_booking(
         allow_slack=body.allow_slack,
         idempotency_key=idempotency_key,
     )
-    booking, created = bookings.create_booking(rt.db, rid, request, who)
-    response.status_code = 201 if created else 200
-    return to_json(booking)
+    booking, created = await bookings.book(rt.db, rid, request, who, seen)
+    return Response(encode_json(booking), 201 if created else 200, media_type=JSON)
 
 
 @router.get("/bookings", response_model=list[BookingOut], operation_id="listBookings")

@@ -1,0 +1,159 @@
+"""Refusals kept by ledger version: a refusal that a plain read already proves costs
+no lock, no plan and no second read (issue 15: a rush on one slot).
+
+A "no room" refusal (CAPACITY_EXCEEDED: pacing full, or no table for the party) is a
+function of the venue, the ledger and the clock. Once one is decided, it is kept in a
+per-process cache under the venue version and every ledger version its request read
+*before* the ledger it was decided on: the read probe's (`store.probe`, before the
+transaction) and the try-lock's or the plain re-read's (`store.ledger`, before
+their ledger statements). Every write bumps the ledger version in its own
+transaction (migration 0010), so a request that reads version V afterwards and finds
+a refusal kept under V is refused by a ledger that was current at some moment of its
+own lifetime: the refusal's ledger is at least V and had committed before the
+refusal was kept, and that request read V before anything newer committed.
+
+Time alone changes a refusal only when a live hold of the ledgers it was decided on
+expires (its tables and covers come free) or a slot starts (the alternatives move
+on), so each is kept only until the earliest of those (`core.availability.valid_until`).
+
+Only refusals every request of the same shape would get are kept: a party, a start
+as written, no named tables, no slack waived, no Idempotency-Key (a key already used
+is a replay, not a refusal), a restaurant enforcing its policy (in shadow mode a
+refusal becomes a booking), and no re-seating solve that ran out of its budget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from seatwise import telemetry
+from seatwise.core.errors import CapacityExceeded, SeatwiseError
+from seatwise.core.timerules import check_not_past
+from seatwise.services.turns import turns
+
+# restaurant, party, start as written, venue version, ledger version
+RefusalKey = tuple[str, int, str, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A kept refusal: enough to raise it again, and how long time leaves it true."""
+
+    instant: datetime  # the start it refused (a start since passed is answered afresh)
+    detail: str
+    alternatives: tuple[str, ...]
+    valid_until: datetime | None
+
+    def error(self) -> CapacityExceeded:
+        return CapacityExceeded(self.detail, alternatives=list(self.alternatives))
+
+
+class RefusalCache:
+    """At most `max_size` refusals, least recently used evicted first; thread-safe
+    (the event loop reads it, worker threads fill and read it)."""
+
+    def __init__(self, max_size: int = 4096) -> None:
+        self.max_size = max_size
+        self._entries: OrderedDict[RefusalKey, Refusal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: RefusalKey, now: datetime) -> Refusal | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            if found.valid_until is not None and now >= found.valid_until:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: RefusalKey, refusal: Refusal) -> None:
+        with self._lock:
+            self._entries[key] = refusal
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+refusals = RefusalCache()
+
+
+@dataclass(slots=True)
+class Scope:
+    """One request's place in the cache: its shape, the venue version it was planned
+    under, and the ledger versions it has read so far (each before a ledger read)."""
+
+    rid: str
+    party: int
+    start: str
+    venue_version: int
+    versions: set[int] = field(default_factory=set)
+
+    def saw(self, version: int) -> None:
+        self.versions.add(version)
+
+    def find(self, now: datetime) -> Refusal | None:
+        """A refusal kept under any version this request read, still true at `now`."""
+        for version in sorted(self.versions, reverse=True):
+            found = refusals.get((self.rid, self.party, self.start, self.venue_version, version), now)
+            if found is not None:
+                return found
+        return None
+
+    def raise_kept(self, now: datetime) -> None:
+        """Raise the kept refusal, if any (it is the answer this request would get)."""
+        found = self.find(now)
+        if found is not None:
+            telemetry.REFUSALS_KEPT.labels("hit").inc()
+            raise found.error()
+
+    def keep(self, refusal: CapacityExceeded, instant: datetime, valid_until: datetime | None) -> None:
+        alternatives = tuple(refusal.fields.get("alternatives", ()))
+        kept = Refusal(instant, refusal.detail, alternatives, valid_until)
+        for version in self.versions:
+            refusals.put((self.rid, self.party, self.start, self.venue_version, version), kept)
+        telemetry.REFUSALS_KEPT.labels("kept").inc()
+        turns.refusal_kept()  # wake this process's waiters: it may answer them
+
+
+def answer_kept(scope: Scope, now: datetime, backdating: timedelta) -> None:
+    """Raise the refusal kept for `scope`, if any, unless its start has passed
+    meanwhile (the transaction then answers that)."""
+    found = scope.find(now)
+    if found is None:
+        return
+    try:
+        check_not_past(found.instant, now, backdating=backdating)
+    except SeatwiseError:
+        return
+    telemetry.REFUSALS_KEPT.labels("hit").inc()
+    raise found.error()
+
+
+def scope_for(
+    rid: str,
+    party: int,
+    start: str,
+    *,
+    venue_version: int | None,
+    ledger_version: int | None,
+    labels: object,
+    allow_slack: bool,
+    idempotency_key: str | None,
+) -> Scope | None:
+    """The request's scope when its refusal may be kept (see the module), else None."""
+    if venue_version is None or ledger_version is None or labels or allow_slack or idempotency_key is not None:
+        return None
+    return Scope(rid, party, start, venue_version, {ledger_version})

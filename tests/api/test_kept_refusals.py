@@ -1,0 +1,162 @@
+"""Kept refusals (services.refusals): a "no room" refusal is answered again from the
+ledger version it was decided for, without a transaction, and never once the
+ledger or time has changed it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from seatwise import telemetry
+from seatwise.services.turns import Turns
+from tests.conftest import DAY, client_for, small_venue
+
+GUEST = {"name": "Grace Hopper"}
+
+
+def _hits() -> float:
+    return float(telemetry.REFUSALS_KEPT.labels("hit")._value.get())
+
+
+class Statements:
+    """psycopg statements sent by this process (the server under test is in-process)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        for name in ("execute", "executemany"):
+            original = getattr(psycopg.Cursor, name)
+            monkeypatch.setattr(psycopg.Cursor, name, self._counted(original))
+
+    def _counted(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.count += 1
+            return original(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def full_room(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str
+) -> Iterator[tuple[dict[str, Any], httpx.Client, str]]:
+    """One table, booked at 19:00: a party of 2 at 19:00 finds no room."""
+    r = create_restaurant(small_venue(tables=1, hold_ttl_seconds=2))
+    with client_for(base_url, r["api_keys"]["channel"]) as channel:
+        url = f"/v1/restaurants/{r['id']}/bookings"
+        first = channel.post(url, json={"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST})
+        assert first.status_code == 201, first.text
+        yield r, channel, first.json()["id"]
+
+
+def test_a_refusal_is_answered_again_without_a_transaction(
+    full_room: tuple[dict[str, Any], httpx.Client, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r, channel, _ = full_room
+    url = f"/v1/restaurants/{r['id']}/bookings"
+    body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
+    decided = channel.post(url, json=body)
+    assert decided.status_code == 409
+    assert decided.json()["code"] == "CAPACITY_EXCEEDED"
+    statements, hits = Statements(monkeypatch), _hits()
+    again = channel.post(url, json={**body, "guest": {"name": "Someone Else"}})  # the guest does not matter
+    assert again.status_code == 409
+    same = {k: v for k, v in decided.json().items() if k != "request_id"}
+    assert {k: v for k, v in again.json().items() if k != "request_id"} == same  # alternatives included
+    assert statements.count == 0  # only the read probe (asyncpg), no transaction
+    assert _hits() == hits + 1
+    hold = channel.post(f"/v1/restaurants/{r['id']}/holds", json={"party_size": 2, "start": f"{DAY}T19:00"})
+    assert hold.status_code == 409  # a hold of the same shape is refused by the same kept refusal
+    assert statements.count == 0
+    assert _hits() == hits + 2
+
+
+def test_a_cancellation_is_seen_by_the_very_next_request(full_room: tuple[dict[str, Any], httpx.Client, str]) -> None:
+    r, channel, booking_id = full_room
+    url = f"/v1/restaurants/{r['id']}/bookings"
+    body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
+    for _ in range(2):
+        assert channel.post(url, json=body).status_code == 409  # decided, then kept
+    assert channel.post(f"{url}/{booking_id}/cancel").status_code == 200
+    booked = channel.post(url, json=body)  # the cancel bumped the ledger version
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["tables"] == ["T1"]
+
+
+def test_a_kept_refusal_ends_when_a_hold_in_its_way_expires(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str
+) -> None:
+    r = create_restaurant(small_venue(tables=1, hold_ttl_seconds=2))
+    with client_for(base_url, r["api_keys"]["channel"]) as channel:
+        base = f"/v1/restaurants/{r['id']}"
+        assert channel.post(f"{base}/holds", json={"party_size": 2, "start": f"{DAY}T19:00"}).status_code == 201
+        body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
+        hits = _hits()
+        assert channel.post(f"{base}/bookings", json=body).status_code == 409
+        assert channel.post(f"{base}/bookings", json=body).status_code == 409
+        assert _hits() == hits + 1  # kept while the hold lives
+        time.sleep(2.2)  # the hold expires; no write bumps the version
+        booked = channel.post(f"{base}/bookings", json=body)
+        assert booked.status_code == 201, booked.text
+
+
+def test_keys_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals(
+    full_room: tuple[dict[str, Any], httpx.Client, str],
+    create_restaurant: Callable[..., dict[str, Any]],
+    base_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r, channel, _ = full_room
+    url = f"/v1/restaurants/{r['id']}/bookings"
+    body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
+    assert channel.post(url, json=body).status_code == 409  # kept
+    statements, hits = Statements(monkeypatch), _hits()
+    keyed = channel.post(url, json=body, headers={"Idempotency-Key": "never-kept"})
+    named = channel.post(url, json={**body, "table_labels": ["T1"]})
+    assert (keyed.status_code, named.status_code) == (409, 409)
+    assert named.json()["code"] == "TABLE_CONFLICT"
+    assert statements.count > 0
+    assert _hits() == hits
+
+    document = small_venue(tables=1)
+    document["policy"]["enforcement"] = "shadow"
+    shadow = create_restaurant(document)
+    with client_for(base_url, shadow["api_keys"]["channel"]) as c:
+        surl = f"/v1/restaurants/{shadow['id']}/bookings"
+        answers = [c.post(surl, json=body) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert [a.json()["overbooked"] for a in answers] == [False, True, True]
+    assert _hits() == hits
+
+
+def test_waiters_sleep_while_one_waits_and_wake_when_a_refusal_is_kept() -> None:
+    turns = Turns()
+    assert turns.take("slot", 0.01, kept_since=turns.kept())
+    started = time.monotonic()
+    assert not turns.take("slot", 0.05, kept_since=turns.kept())  # taken: the patience runs out
+    assert time.monotonic() - started >= 0.04
+    assert turns.take("other slot", 0.01, kept_since=turns.kept())  # another slot's turn is free
+    woken: list[float] = []
+
+    def waiter() -> None:
+        since = turns.kept()
+        t0 = time.monotonic()
+        assert not turns.take("slot", 5, kept_since=since)
+        woken.append(time.monotonic() - t0)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.05)
+    turns.refusal_kept()  # wakes it long before its patience
+    thread.join(timeout=5)
+    assert woken
+    assert woken[0] < 1
+    turns.give_back("slot")
+    assert turns.take("slot", 0.01, kept_since=turns.kept())
