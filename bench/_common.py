@@ -225,9 +225,9 @@ class LightClient:
         assert self.conn.sock is not None
         self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def post(self, path: str, body: dict[str, Any], key: str) -> tuple[int, bytes]:
+    def post(self, path: str, body: dict[str, Any], key: str, extra: dict[str, str] | None = None) -> tuple[int, bytes]:
         payload = json.dumps(body).encode()
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", **(extra or {})}
         self.conn.request("POST", path, body=payload, headers=headers)
         response = self.conn.getresponse()
         return response.status, response.read()

@@ -343,8 +343,11 @@ def _lock_slot_refusing_early(p: _Planning, span: tuple[datetime, datetime]) -> 
                 if p.refusals is not None:
                     p.refusals.saw(got[2])
                 return got[0], with_claims(venue, got[1], now)[0]
-        elif turns.kept() == kept:
-            continue  # another thread of this process is waiting in the database: sleep on
+        elif p.refusals is not None and turns.kept() == kept:
+            # Another thread of this process is waiting in the database: sleep on (its
+            # plain reads keep what they prove; one kept wakes this one to look).
+            # A request whose refusals are never kept reads for itself, as before.
+            continue
         _poll(p, lo, hi)
     locked = ledger.queue_lock_slot(conn, rid, window.slot_start, pacing, now)
     reads = ledger.queue_ledger(conn, rid, lo, hi, now)
