@@ -1,7 +1,9 @@
 """A cached availability answer is never stale on any worker: with a real
 `seatwise serve --workers 2`, each worker answers a question from its cache, a
 booking is made, and the very next request on every worker sees it; a cancellation
-likewise. (Each worker's /metrics names its pid, so the test knows it reached both.)"""
+likewise. A refusal each worker keeps for a full slot (services.refusals) is never
+answered after a cancellation: the very next booking request on each worker books.
+(Each worker's /metrics names its pid, so the test knows it reached both.)"""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from tests.conftest import ADMIN_KEY, DAY, ROOT, free_port, small_venue
 
 PID = re.compile(r'seatwise_worker_info\{pid="(\d+)"\}')
 CACHED = re.compile(r'seatwise_availability_answers_total\{source="cache"\} ([0-9.e+]+)')
+KEPT = re.compile(r'seatwise_refusals_kept_total\{outcome="hit"\} ([0-9.e+]+)')
 
 
 @pytest.fixture
@@ -80,6 +83,19 @@ class Conn:
         response = self.http.getresponse()
         return response.status, response.read().decode()
 
+    def post(self, path: str, body: dict[str, Any], key: str) -> tuple[int, str]:
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.http.request("POST", path, body=json.dumps(body), headers=headers)
+        response = self.http.getresponse()
+        return response.status, response.read().decode()
+
+    def kept_hits(self) -> float:
+        """Refusals this worker answered from a kept refusal so far."""
+        status, text = self.get("/metrics")
+        assert status == 200
+        found = KEPT.search(text)
+        return float(found.group(1)) if found else 0.0
+
     def worker(self) -> tuple[str, float]:
         """(pid, availability answers served from its cache so far)."""
         status, text = self.get("/metrics")
@@ -90,14 +106,9 @@ class Conn:
         return pid.group(1), float(cached.group(1)) if cached else 0.0
 
 
-def test_a_booking_is_visible_to_the_next_availability_request_on_every_worker(two_workers: str) -> None:
-    port = int(two_workers.rsplit(":", 1)[1])
-    admin = httpx.Client(base_url=two_workers, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30)
-    created = admin.post("/v1/restaurants", json={**small_venue(tables=1), "slug": "workers-room"}).json()
-    rid, key = created["id"], created["api_keys"]["channel"]
-
-    # One connection per worker: new connections until both pids are seen (the second
-    # worker may still be starting when the first answers /healthz).
+def _one_per_worker(port: int) -> list[Conn]:
+    """One connection per worker: new connections until both pids are seen (the
+    second worker may still be starting when the first answers /healthz)."""
     by_pid: dict[str, Conn] = {}
     deadline = time.monotonic() + 60
     while len(by_pid) < 2 and time.monotonic() < deadline:
@@ -108,14 +119,47 @@ def test_a_booking_is_visible_to_the_next_availability_request_on_every_worker(t
             time.sleep(0.05)
             continue
         by_pid[pid] = c
-    conns = list(by_pid.values())
+    return list(by_pid.values())
+
+
+def test_a_booking_is_visible_to_the_next_availability_request_on_every_worker(two_workers: str) -> None:
+    port = int(two_workers.rsplit(":", 1)[1])
+    admin = httpx.Client(base_url=two_workers, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30)
+    created = admin.post("/v1/restaurants", json={**small_venue(tables=1), "slug": "workers-room"}).json()
+    rid, key = created["id"], created["api_keys"]["channel"]
+    conns = _one_per_worker(port)
     try:
-        assert len(by_pid) == 2, "both workers must be reached"
+        assert len(conns) == 2, "both workers must be reached"
         _book_and_cancel(admin, rid, key, conns)
+        _refuse_then_cancel(admin, rid, key, conns)
     finally:
         for c in conns:
             c.close()
         admin.close()
+
+
+def _refuse_then_cancel(admin: httpx.Client, rid: str, key: str, conns: list[Conn]) -> None:
+    """A kept refusal (services.refusals) is never answered once a write changed the
+    ledger: each worker keeps a refusal of the full slot, a cancellation frees it,
+    and the very next booking request on each worker is booked."""
+    url = f"/v1/restaurants/{rid}/bookings"
+    body = {"party_size": 2, "start": f"{DAY}T20:00", "guest": {"name": "B"}}
+    taken = admin.post(url, json=body)
+    assert taken.status_code == 201, taken.text
+    for c in conns:  # decided once, then answered from the worker's kept refusal
+        assert c.post(url, body, key)[0] == 409
+        before = c.kept_hits()
+        status, text = c.post(url, body, key)
+        assert status == 409, text
+        assert json.loads(text)["code"] == "CAPACITY_EXCEEDED"
+        assert c.kept_hits() == before + 1, "this refusal should have been a kept one"
+    booking_id = taken.json()["id"]
+    for c in conns:
+        cancelled = admin.post(f"{url}/{booking_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        status, text = c.post(url, body, key)  # the very next request on this worker
+        assert status == 201, text
+        booking_id = json.loads(text)["id"]  # the slot is full again: cancelled for the next worker
 
 
 def _book_and_cancel(admin: httpx.Client, rid: str, key: str, conns: list[Conn]) -> None:
