@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 
 from seatwise import telemetry
+from seatwise.services.refusals import Refusal, RefusalCache, RefusalKey
 from seatwise.services.turns import Turns
 from tests.conftest import DAY, client_for, small_venue
 
@@ -88,6 +90,31 @@ def test_a_cancellation_is_seen_by_the_very_next_request(full_room: tuple[dict[s
     booked = channel.post(url, json=body)  # the cancel bumped the ledger version
     assert booked.status_code == 201, booked.text
     assert booked.json()["tables"] == ["T1"]
+
+
+def test_control_a_cache_blind_to_the_ledger_version_answers_a_stale_refusal(
+    full_room: tuple[dict[str, Any], httpx.Client, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The protection off (kept refusals looked up whatever ledger version was read):
+    the cancellation test above then sees the stale refusal, so it would catch one."""
+    original = RefusalCache.get
+
+    def blind(self: RefusalCache, key: RefusalKey, now: datetime) -> Refusal | None:
+        for kept in list(self._entries):
+            if kept[:4] == key[:4]:
+                return original(self, kept, now)
+        return None
+
+    monkeypatch.setattr(RefusalCache, "get", blind)
+    r, channel, booking_id = full_room
+    url = f"/v1/restaurants/{r['id']}/bookings"
+    body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
+    for _ in range(2):
+        assert channel.post(url, json=body).status_code == 409
+    assert channel.post(f"{url}/{booking_id}/cancel").status_code == 200
+    stale = channel.post(url, json=body)
+    assert stale.status_code == 409  # wrong: the table is free
+    assert stale.json()["code"] == "CAPACITY_EXCEEDED"
 
 
 def test_a_kept_refusal_ends_when_a_hold_in_its_way_expires(
