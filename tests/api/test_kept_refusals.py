@@ -165,15 +165,15 @@ def test_keys_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals
 
 def test_waiters_sleep_while_one_waits_and_wake_when_a_refusal_is_kept() -> None:
     turns = Turns()
-    assert turns.take("slot", 0.01, kept_since=turns.kept())
+    assert turns.take("slot", 0.01, kept_since=turns.kept("slot"))
     started = time.monotonic()
-    assert not turns.take("slot", 0.05, kept_since=turns.kept())  # taken: the patience runs out
+    assert not turns.take("slot", 0.05, kept_since=turns.kept("slot"))  # taken: the patience runs out
     assert time.monotonic() - started >= 0.04
-    assert turns.take("other slot", 0.01, kept_since=turns.kept())  # another slot's turn is free
+    assert turns.take("other slot", 0.01, kept_since=turns.kept("other slot"))  # another slot's turn is free
     woken: list[float] = []
 
     def waiter() -> None:
-        since = turns.kept()
+        since = turns.kept("slot")
         t0 = time.monotonic()
         assert not turns.take("slot", 5, kept_since=since)
         woken.append(time.monotonic() - t0)
@@ -181,9 +181,12 @@ def test_waiters_sleep_while_one_waits_and_wake_when_a_refusal_is_kept() -> None
     thread = threading.Thread(target=waiter)
     thread.start()
     time.sleep(0.05)
-    turns.refusal_kept()  # wakes it long before its patience
+    turns.refusal_kept("other slot")  # another slot's refusal: it sleeps on
+    time.sleep(0.05)
+    assert not woken
+    turns.refusal_kept("slot")  # wakes it long before its patience
     thread.join(timeout=5)
     assert woken
     assert woken[0] < 1
     turns.give_back("slot")
-    assert turns.take("slot", 0.01, kept_since=turns.kept())
+    assert turns.take("slot", 0.01, kept_since=turns.kept("slot"))

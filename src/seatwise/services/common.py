@@ -184,7 +184,7 @@ def _refused(
     refusal, day = _no_room(conn, rid, venue, window, party, now, why)
     if keep is not None:
         slots = [s.start for s in day_slots(venue, window.service_date)]
-        keep.keep(refusal, window.start, valid_until([decided_on, day], slots, now))
+        keep.keep(refusal, window.start, valid_until([decided_on, day], slots, now), slot=(rid, window.slot_start))
     return refusal
 
 
@@ -333,7 +333,7 @@ def _lock_slot_refusing_early(p: _Planning, span: tuple[datetime, datetime]) -> 
     (lo, hi), pacing = span, window.service.pacing
     key = (rid, window.slot_start)
     for _ in range(PATIENT_WAITS):
-        kept = turns.kept()
+        kept = turns.kept(key)
         if turns.take(key, ledger.SLOT_PATIENCE_SECONDS, kept_since=kept):
             try:
                 got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
@@ -343,10 +343,12 @@ def _lock_slot_refusing_early(p: _Planning, span: tuple[datetime, datetime]) -> 
                 if p.refusals is not None:
                     p.refusals.saw(got[2])
                 return got[0], with_claims(venue, got[1], now)[0]
-        elif p.refusals is not None and turns.kept() == kept:
+        elif p.refusals is not None and turns.kept(key) == kept:
             # Another thread of this process is waiting in the database: sleep on (its
-            # plain reads keep what they prove; one kept wakes this one to look).
-            # A request whose refusals are never kept reads for itself, as before.
+            # plain reads keep what they prove; one kept for this slot wakes this one
+            # to look), after a look that costs no read. A request whose refusals are
+            # never kept reads for itself, as before.
+            p.refusals.raise_kept(now)
             continue
         _poll(p, lo, hi)
     locked = ledger.queue_lock_slot(conn, rid, window.slot_start, pacing, now)

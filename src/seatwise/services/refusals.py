@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -119,13 +120,17 @@ class Scope:
             telemetry.REFUSALS_KEPT.labels("hit").inc()
             raise found.error()
 
-    def keep(self, refusal: CapacityExceeded, instant: datetime, valid_until: datetime | None) -> None:
+    def keep(
+        self, refusal: CapacityExceeded, instant: datetime, valid_until: datetime | None, *, slot: Hashable
+    ) -> None:
+        """Keep `refusal` under every version read so far, and wake this process's
+        waiters for `slot` (services.turns): it may answer them."""
         alternatives = tuple(refusal.fields.get("alternatives", ()))
         kept = Refusal(instant, refusal.detail, alternatives, valid_until)
         for version in self.versions:
             refusals.put((self.rid, self.party, self.start, self.venue_version, version), kept)
         telemetry.REFUSALS_KEPT.labels("kept").inc()
-        turns.refusal_kept()  # wake this process's waiters: it may answer them
+        turns.refusal_kept(slot)
 
 
 def answer_kept(scope: Scope, now: datetime, backdating: timedelta) -> None:
