@@ -4,6 +4,7 @@ ledger or time has changed it."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +16,8 @@ import psycopg
 import pytest
 
 from seatwise import telemetry
+from seatwise.services import gates
 from seatwise.services.refusals import Refusal, RefusalCache, RefusalKey
-from seatwise.services.turns import Turns
 from tests.conftest import DAY, client_for, small_venue
 
 GUEST = {"name": "Grace Hopper"}
@@ -163,30 +164,50 @@ def test_keys_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals
     assert _hits() == hits
 
 
-def test_waiters_sleep_while_one_waits_and_wake_when_a_refusal_is_kept() -> None:
-    turns = Turns()
-    assert turns.take("slot", 0.01, kept_since=turns.kept("slot"))
-    started = time.monotonic()
-    assert not turns.take("slot", 0.05, kept_since=turns.kept("slot"))  # taken: the patience runs out
-    assert time.monotonic() - started >= 0.04
-    assert turns.take("other slot", 0.01, kept_since=turns.kept("other slot"))  # another slot's turn is free
-    woken: list[float] = []
+def test_one_request_per_slot_passes_its_gate_and_waiters_look_when_a_refusal_is_kept() -> None:
+    async def scenario() -> None:
+        at = gates.gates()
+        order: list[str] = []
+        looks: list[str] = []
 
-    def waiter() -> None:
-        since = turns.kept("slot")
-        t0 = time.monotonic()
-        assert not turns.take("slot", 5, kept_since=since)
-        woken.append(time.monotonic() - t0)
+        async def writer(name: str, holding: float, raises: bool = False) -> None:
+            async def look() -> None:
+                looks.append(name)
+                if raises:
+                    raise LookupError(name)  # as a kept refusal is raised: the request is answered
 
-    thread = threading.Thread(target=waiter)
-    thread.start()
-    time.sleep(0.05)
-    turns.refusal_kept("other slot")  # another slot's refusal: it sleeps on
-    time.sleep(0.05)
-    assert not woken
-    turns.refusal_kept("slot")  # wakes it long before its patience
-    thread.join(timeout=5)
-    assert woken
-    assert woken[0] < 1
-    turns.give_back("slot")
-    assert turns.take("slot", 0.01, kept_since=turns.kept("slot"))
+            async with at.passage("slot", look):
+                order.append(f"in {name}")
+                await asyncio.sleep(holding)
+                order.append(f"out {name}")
+
+        first = asyncio.create_task(writer("a", 0.3))
+        await asyncio.sleep(0.02)
+        second = asyncio.create_task(writer("b", 0))
+        answered = asyncio.create_task(writer("c", 0, raises=True))
+        async with at.passage("other slot", None):  # another slot's gate is free
+            order.append("other")
+        await asyncio.sleep(0.02)
+        gates.refusal_kept("other slot")  # wakes nobody waiting at "slot"
+        await asyncio.sleep(0.02)
+        assert looks == []
+        gates.refusal_kept("slot")  # every waiter of the slot looks
+        await asyncio.sleep(0.02)
+        assert sorted(looks) == ["b", "c"]
+        with pytest.raises(LookupError):
+            await answered
+        await asyncio.gather(first, second)
+        assert order == ["in a", "other", "out a", "in b", "out b"]
+        assert at._gates == {}  # nothing left behind
+
+        async def patient() -> None:
+            async with at.passage("slot", None, patience=0.05):
+                order.append("patient in")
+
+        async with at.passage("slot", None):
+            started = time.monotonic()
+            await patient()  # the gate stays busy: it goes on without it
+            assert time.monotonic() - started >= 0.04
+        assert order[-1] == "patient in"
+
+    asyncio.run(scenario())

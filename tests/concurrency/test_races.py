@@ -1,8 +1,10 @@
 """Real parallel HTTP clients racing for fewer seats than they ask for, audited in SQL.
 
-The control test switches the protection off (test-only: a database without the
-exclusion and pacing constraints, and the slot lock replaced by a plain read) and
-shows the same race then overbooks and the audit catches it.
+Each race runs with the database alone (tests/concurrency/conftest.py) and again
+through the in-process gates (services.gates). The control test switches the
+protection off (test-only: a database without the exclusion and pacing constraints,
+and the slot lock replaced by a plain read) and shows the same race then overbooks
+and the audit catches it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def codes(responses: list[httpx.Response]) -> Counter[str]:
     return Counter(str(r.status_code) if r.status_code < 300 else r.json()["code"] for r in responses)
 
 
+@pytest.mark.parametrize("gated", [False, True], ids=["database alone", "through the gates"], indirect=True)
+@pytest.mark.usefixtures("gated")
 def test_100_clients_for_10_tables_book_exactly_10(
     create_restaurant: Callable[..., dict[str, Any]], base_url: str, owner_url: str
 ) -> None:
@@ -60,6 +64,8 @@ def test_100_clients_for_10_tables_book_exactly_10(
     assert pacing_problems(owner_url, r["id"]) == []
 
 
+@pytest.mark.parametrize("gated", [False, True], ids=["database alone", "through the gates"], indirect=True)
+@pytest.mark.usefixtures("gated")
 def test_100_clients_against_a_pacing_limit(
     create_restaurant: Callable[..., dict[str, Any]], base_url: str, owner_url: str
 ) -> None:
@@ -74,6 +80,8 @@ def test_100_clients_against_a_pacing_limit(
     assert overlaps(owner_url, r["id"]) == []
 
 
+@pytest.mark.parametrize("gated", [False, True], ids=["database alone", "through the gates"], indirect=True)
+@pytest.mark.usefixtures("gated")
 def test_holds_race_the_same_way(
     create_restaurant: Callable[..., dict[str, Any]], base_url: str, owner_url: str
 ) -> None:

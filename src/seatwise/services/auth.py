@@ -115,10 +115,7 @@ async def authenticate_read(
     statement on the event loop (`store.probe`): a revoked key is refused at once,
     and a read answered from the cache needs no other round trip. A key of another
     restaurant probes its own restaurant (and `authorize` then answers NOT_FOUND)."""
-    token = bearer_token(authorization)
-    if is_admin_key(admin_key, token):
-        return Principal("admin", None, None), await reads.probe(rid, None)
-    return await _probe_key(reads, token)
+    return await authenticate_with_versions(reads, admin_key, bearer_token(authorization), rid)
 
 
 async def authenticate_probed(reads: AsyncReads, admin_key: str, token: str) -> Principal:

@@ -19,8 +19,6 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-import anyio.to_thread
-
 from seatwise import telemetry
 from seatwise.core.errors import IdempotencyKeyReused, NotFound, SeatwiseError
 from seatwise.core.events import EventType
@@ -38,7 +36,7 @@ from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Database
-from seatwise.store.probe import Probe
+from seatwise.store.probe import AsyncReads, Probe
 from seatwise.store.venues import Conn
 
 
@@ -82,30 +80,39 @@ def _scope(rid: str, request: BookingRequest, seen: Probe | None) -> refusals.Sc
     )
 
 
-async def book(db: Database, rid: str, request: BookingRequest, actor: Principal, seen: Probe) -> tuple[Booking, bool]:
+async def book(
+    db: Database, reads: AsyncReads, rid: str, request: BookingRequest, actor: Principal, seen: Probe
+) -> tuple[Booking, bool]:
     """`create_booking` from the event loop, for a request whose versions `seen` read
-    (`store.probe`): a refusal kept for them (services.refusals) is answered at once,
-    without a worker thread or a transaction; anything else runs in a worker thread."""
+    (`store.probe`): a refusal kept for them (services.refusals) is answered without a
+    worker thread or a transaction; anything else waits at its slot's gate, then runs
+    in a worker thread (`refusals.run_write`)."""
     scope = _scope(rid, request, seen)
-    if scope is not None:
-        refusals.answer_kept(scope, utcnow(), _backdating(actor))
-    return await anyio.to_thread.run_sync(lambda: create_booking(db, rid, request, actor, seen=seen))
+    return await refusals.run_write(
+        reads,
+        rid,
+        request.party_size,
+        request.start,
+        seen,
+        scope,
+        _backdating(actor),
+        lambda: create_booking(db, rid, request, actor, scope=scope),
+    )
 
 
 def create_booking(
-    db: Database, rid: str, request: BookingRequest, actor: Principal, *, seen: Probe | None = None
+    db: Database, rid: str, request: BookingRequest, actor: Principal, *, scope: refusals.Scope | None = None
 ) -> tuple[Booking, bool]:
     """Plan and commit a confirmed booking in one transaction; returns (booking, created).
 
     With no free plan, re-seats (services.reseating) when the policy allows. With
-    `seen` (the versions read before this call), a "no room" refusal is kept for
-    them, and one already kept is raised without planning (services.refusals)."""
+    `scope` (services.refusals: the versions read before this call), a "no room"
+    refusal is kept for them, and one already kept is raised without planning."""
     if request.allow_slack:
         authorize(actor, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
     key = request.idempotency_key
     fingerprint = request.fingerprint() if key is not None else None
     backdating = _backdating(actor)
-    scope = _scope(rid, request, seen)
     if scope is not None:  # kept while this request waited for a thread: no transaction needed
         refusals.answer_kept(scope, utcnow(), backdating)
 

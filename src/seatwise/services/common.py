@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seatwise import telemetry
 from seatwise.core.assignment import Check, check_assignment
@@ -35,13 +35,14 @@ from seatwise.core.planner import best_plan
 from seatwise.core.timerules import BookingWindow, booking_window, day_slots, day_span, service_at
 from seatwise.services import demand, reseating
 from seatwise.services.auth import Principal
-from seatwise.services.refusals import Scope
 from seatwise.services.results import Guest, to_json
-from seatwise.services.turns import turns
 from seatwise.store import bookings as repo
 from seatwise.store import ledger
 from seatwise.store.db import Conflict
 from seatwise.store.venues import Conn
+
+if TYPE_CHECKING:  # services.refusals uses this module's clock
+    from seatwise.services.refusals import Scope
 
 # Only these statuses occupy tables and pacing.
 OCCUPYING = frozenset({"pending", "confirmed", "seated"})
@@ -325,31 +326,15 @@ def _lock_slot_refusing_early(p: _Planning, span: tuple[datetime, datetime]) -> 
     """The slot's lock and the ledger of `span` read under it; between patient waits
     for it, a plain read that proves the refusal raises it (`_plan`, a precheck: with
     re-seating wanted it decides nothing) without the lock, as does a refusal kept
-    meanwhile for a ledger version this request read (services.refusals).
-
-    One thread of this process at a time waits in the database (services.turns);
-    the others sleep until its turn ends or a refusal is kept."""
+    meanwhile for a ledger version this request read (services.refusals)."""
     conn, rid, venue, window, now = p.conn, p.rid, p.venue, p.window, p.now
     (lo, hi), pacing = span, window.service.pacing
-    key = (rid, window.slot_start)
     for _ in range(PATIENT_WAITS):
-        kept = turns.kept(key)
-        if turns.take(key, ledger.SLOT_PATIENCE_SECONDS, kept_since=kept):
-            try:
-                got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
-            finally:
-                turns.give_back(key)
-            if got is not None:
-                if p.refusals is not None:
-                    p.refusals.saw(got[2])
-                return got[0], with_claims(venue, got[1], now)[0]
-        elif p.refusals is not None and turns.kept(key) == kept:
-            # Another thread of this process is waiting in the database: sleep on (its
-            # plain reads keep what they prove; one kept for this slot wakes this one
-            # to look), after a look that costs no read. A request whose refusals are
-            # never kept reads for itself, as before.
-            p.refusals.raise_kept(now)
-            continue
+        got = ledger.patient_lock_slot(conn, rid, lo, hi, window.slot_start, pacing, now)
+        if got is not None:
+            if p.refusals is not None:
+                p.refusals.saw(got[2])
+            return got[0], with_claims(venue, got[1], now)[0]
         _poll(p, lo, hi)
     locked = ledger.queue_lock_slot(conn, rid, window.slot_start, pacing, now)
     reads = ledger.queue_ledger(conn, rid, lo, hi, now)

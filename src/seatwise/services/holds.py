@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import anyio.to_thread
-
 from seatwise import telemetry
 from seatwise.core.drift import missing_tables, redrawn_window, table_drift
 from seatwise.core.errors import HoldExpired, IdempotencyKeyReused, NotFound, PolicyDrift, RateLimited
@@ -52,7 +50,7 @@ from seatwise.store import bookings as repo
 from seatwise.store import guest as guest_store
 from seatwise.store import ledger
 from seatwise.store.db import Database
-from seatwise.store.probe import Probe
+from seatwise.store.probe import AsyncReads, Probe
 from seatwise.store.venues import Conn
 
 
@@ -92,24 +90,31 @@ def _scope(rid: str, request: HoldRequest, seen: Probe | None) -> refusals.Scope
     )
 
 
-async def hold(db: Database, rid: str, request: HoldRequest, actor: Principal, seen: Probe) -> Hold:
-    """`create_hold` from the event loop, for a request whose versions `seen` read: a
-    refusal kept for them (services.refusals) is answered at once, anything else runs
-    in a worker thread."""
+async def hold(db: Database, reads: AsyncReads, rid: str, request: HoldRequest, actor: Principal, seen: Probe) -> Hold:
+    """`create_hold` from the event loop, for a request whose versions `seen` read, as
+    `bookings.book` (services.refusals.run_write)."""
     scope = _scope(rid, request, seen)
-    if scope is not None:
-        refusals.answer_kept(scope, utcnow(), timedelta(0))
-    return await anyio.to_thread.run_sync(lambda: create_hold(db, rid, request, actor, seen=seen))
+    return await refusals.run_write(
+        reads,
+        rid,
+        request.party_size,
+        request.start,
+        seen,
+        scope,
+        timedelta(0),
+        lambda: create_hold(db, rid, request, actor, scope=scope),
+    )
 
 
-def create_hold(db: Database, rid: str, request: HoldRequest, actor: Principal, *, seen: Probe | None = None) -> Hold:
+def create_hold(
+    db: Database, rid: str, request: HoldRequest, actor: Principal, *, scope: refusals.Scope | None = None
+) -> Hold:
     """Plan (or check the named tables) and reserve them until the policy's hold TTL;
     with no free plan, re-seat (services.reseating) when the policy allows.
 
     A per-address limit is decided under a lock on (restaurant, address), taken
     first, so concurrent holds from one address cannot all pass the count. With
-    `seen`, "no room" refusals are kept and reused as in `bookings.create_booking`."""
-    scope = _scope(rid, request, seen)
+    `scope`, "no room" refusals are kept and reused as in `bookings.create_booking`."""
     if scope is not None:  # kept while this request waited for a thread: no transaction needed
         refusals.answer_kept(scope, utcnow(), timedelta(0))
 

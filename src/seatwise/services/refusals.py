@@ -26,14 +26,21 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
+
+import anyio.to_thread
 
 from seatwise import telemetry
 from seatwise.core.errors import CapacityExceeded, SeatwiseError
-from seatwise.core.timerules import check_not_past
-from seatwise.services.turns import turns
+from seatwise.core.timerules import booking_window, check_not_past, resolve_start
+from seatwise.services import gates, snapshot
+from seatwise.services.common import utcnow
+from seatwise.store.probe import AsyncReads, Probe
+
+T = TypeVar("T")
 
 # restaurant, party, start as written, venue version, ledger version
 RefusalKey = tuple[str, int, str, int, int]
@@ -123,14 +130,16 @@ class Scope:
     def keep(
         self, refusal: CapacityExceeded, instant: datetime, valid_until: datetime | None, *, slot: Hashable
     ) -> None:
-        """Keep `refusal` under every version read so far, and wake this process's
-        waiters for `slot` (services.turns): it may answer them."""
+        """Keep `refusal` under every version read so far, and wake the requests
+        waiting at the gates of `slot` and of this shape (services.gates): it may
+        answer them."""
         alternatives = tuple(refusal.fields.get("alternatives", ()))
         kept = Refusal(instant, refusal.detail, alternatives, valid_until)
         for version in self.versions:
             refusals.put((self.rid, self.party, self.start, self.venue_version, version), kept)
         telemetry.REFUSALS_KEPT.labels("kept").inc()
-        turns.refusal_kept(slot)
+        gates.refusal_kept(slot)
+        gates.refusal_kept((self.rid, self.party, self.start))  # the gate of its shape (`gate_of`)
 
 
 def answer_kept(scope: Scope, now: datetime, backdating: timedelta) -> None:
@@ -145,6 +154,50 @@ def answer_kept(scope: Scope, now: datetime, backdating: timedelta) -> None:
         return
     telemetry.REFUSALS_KEPT.labels("hit").inc()
     raise found.error()
+
+
+def gate_of(rid: str, venue_version: int | None, party: int, start: str) -> Hashable:
+    """The gate of a booking or hold of `party` at `start`: the slot it would lock,
+    from the venue snapshot cached for `venue_version`; without one (or for a start
+    its transaction will refuse), its shape: the same party at the same start as
+    written, which can only be the same slot."""
+    venue = snapshot.cache().get(rid, venue_version) if venue_version is not None else None
+    if venue is not None:
+        try:
+            return rid, booking_window(venue, party, resolve_start(venue, start)).slot_start
+        except SeatwiseError:
+            pass
+    return rid, party, start
+
+
+async def run_write(
+    reads: AsyncReads,
+    rid: str,
+    party: int,
+    start: str,
+    seen: Probe,
+    scope: Scope | None,
+    backdating: timedelta,
+    write: Callable[[], T],
+) -> T:
+    """A booking's or hold's way from the event loop to its transaction: a refusal
+    kept for the versions `seen` read is answered at once; otherwise the request
+    waits at its slot's gate (services.gates), looking again with a fresh probe each
+    time a refusal is kept for the slot, and then `write` runs in a worker thread."""
+    if scope is not None:
+        answer_kept(scope, utcnow(), backdating)
+
+    async def look() -> None:
+        if scope is None:
+            return
+        fresh = await reads.probe(rid, None)  # the versions only (no key)
+        if fresh.venue_version == scope.venue_version:
+            scope.saw(fresh.ledger_version)
+        answer_kept(scope, utcnow(), backdating)
+
+    gate = gate_of(rid, seen.venue_version, party, start)
+    async with gates.gates().passage(gate, look if scope is not None else None):
+        return await anyio.to_thread.run_sync(write)
 
 
 def scope_for(

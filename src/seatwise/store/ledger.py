@@ -246,9 +246,6 @@ def patient_lock_slot(
     return usage, ledger_of(reads), version_of(version)
 
 
-SLOT_PATIENCE_SECONDS = 0.04  # `SLOT_PATIENCE`, for waits outside the database
-
-
 def usage_of(cursor: Cursor) -> PacingUsage:
     row = cursor.fetchone()
     if row is None:  # INSERT .. ON CONFLICT DO UPDATE .. RETURNING always returns the row

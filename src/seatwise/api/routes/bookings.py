@@ -124,7 +124,7 @@ async def create_hold(rt: RuntimeDep, probed: ProbedDep, rid: RestaurantId, body
     who, seen = probed
     authorize(who, rid, Permission.MANAGE_HOLDS)
     request = holds.HoldRequest(body.party_size, body.start, body.table_labels)
-    return Response(encode_json(await holds.hold(rt.db, rid, request, who, seen)), 201, media_type=JSON)
+    return Response(encode_json(await holds.hold(rt.db, rt.reads, rid, request, who, seen)), 201, media_type=JSON)
 
 
 @router.delete("/holds/{hold_id}", status_code=204, operation_id="releaseHold")
@@ -175,7 +175,7 @@ async def create_booking(
         allow_slack=body.allow_slack,
         idempotency_key=idempotency_key,
     )
-    booking, created = await bookings.book(rt.db, rid, request, who, seen)
+    booking, created = await bookings.book(rt.db, rt.reads, rid, request, who, seen)
     return Response(encode_json(booking), 201 if created else 200, media_type=JSON)
 
 
