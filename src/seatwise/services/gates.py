@@ -2,7 +2,8 @@
 
 Writers of one slot take its lock in the database one after another, whatever this
 module does. A gate bounds how many of this process's bookings and holds for one
-slot are past the event loop at once: one. The others wait here as tasks on the
+slot, of the kind whose refusals are kept (services.refusals), are past the event
+loop at once: one. The others wait here as tasks on the
 event loop (no worker thread, no pooled connection, no polling) until the gate is
 free, or until a refusal is kept for that slot (services.refusals): each then looks
 for it under the ledger version a fresh read probe reads (one batched statement on

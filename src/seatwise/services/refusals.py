@@ -181,22 +181,23 @@ async def run_write(
     write: Callable[[], T],
 ) -> T:
     """A booking's or hold's way from the event loop to its transaction: a refusal
-    kept for the versions `seen` read is answered at once; otherwise the request
-    waits at its slot's gate (services.gates), looking again with a fresh probe each
-    time a refusal is kept for the slot, and then `write` runs in a worker thread."""
-    if scope is not None:
-        answer_kept(scope, utcnow(), backdating)
+    kept for the versions `seen` read is answered at once; otherwise a request whose
+    refusal may be kept (`scope`) waits at its slot's gate (services.gates), looking
+    again with a fresh probe each time a refusal is kept for the slot, and then
+    `write` runs in a worker thread."""
+    if scope is None:
+        # A request whose refusal is never kept gains nothing at a gate (no kept
+        # refusal can answer it) and may be refused by a plain read in parallel.
+        return await anyio.to_thread.run_sync(write)
+    answer_kept(scope, utcnow(), backdating)
 
     async def look() -> None:
-        if scope is None:
-            return
         fresh = await reads.probe(rid, None)  # the versions only (no key)
         if fresh.venue_version == scope.venue_version:
             scope.saw(fresh.ledger_version)
         answer_kept(scope, utcnow(), backdating)
 
-    gate = gate_of(rid, seen.venue_version, party, start)
-    async with gates.gates().passage(gate, look if scope is not None else None):
+    async with gates.gates().passage(gate_of(rid, seen.venue_version, party, start), look):
         return await anyio.to_thread.run_sync(write)
 
 
