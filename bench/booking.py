@@ -3,7 +3,10 @@
 Venues: examples/grand-hall.yaml plus 50 generated restaurants.
 (a) uncontended bookings spread over restaurants, dates and times with 1, 4 and 16
     concurrent clients;
-(b) contended: 100 clients racing for one slot of a 10-table restaurant;
+(b) contended: 100 clients racing for one slot of a 10-table restaurant, then the
+    full slot asked again by 8 clients: the same request (answered from a refusal
+    kept for the ledger version, services.refusals) against, in the same run, each
+    request with an Idempotency-Key of its own (decided in a transaction each time);
 and in the same run the raw PostgreSQL ceiling: single-row INSERT commits/s on the
 same server, same durability settings, same client counts. The load generator is
 a minimal stdlib HTTP client (bench/_common.LightClient) so that it takes as little
