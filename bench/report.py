@@ -261,7 +261,9 @@ def issue15(results: dict[str, tuple[Path, dict[str, Any]]]) -> list[list[str]]:
     for name, r in avail.items():
         if r is base or base is None:
             continue
-        ok = r["req_per_s"] >= base["req_per_s"] or (r["req_per_s"] >= 1500 and r["p95_ms"] <= 20)
+        absolute = r["req_per_s"] >= 1500 and r["p95_ms"] <= 20
+        relative = r["req_per_s"] >= base["req_per_s"] and r["p95_ms"] <= 20
+        met = "yes" if absolute and relative else "ratio only (1,500 req/s: NO)" if relative else _met(absolute)
         rows.append(
             [
                 f"{name}, 8 clients, 2 workers",
@@ -269,7 +271,7 @@ def issue15(results: dict[str, tuple[Path, dict[str, Any]]]) -> list[list[str]]:
                 ">= 1,500 req/s and p95 <= 20 ms, i.e. >= the DB-backed probe's rate",
                 f"{base['req_per_s']:,.0f} req/s (DB-backed probe)",
                 f"{r['req_per_s'] / base['req_per_s']:.2f}x",
-                _met(ok),
+                met,
             ]
         )
         rows.append(
