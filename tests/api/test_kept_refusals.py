@@ -210,4 +210,18 @@ def test_one_request_per_slot_passes_its_gate_and_waiters_look_when_a_refusal_is
             assert time.monotonic() - started >= 0.04
         assert order[-1] == "patient in"
 
-    asyncio.run(scenario())
+    # In a thread of its own: a loop may already run in this one (other tests' drivers).
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as exc:  # handed to the test thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    if failures:
+        raise failures[0]

@@ -67,16 +67,17 @@ def _backdating(actor: Principal) -> timedelta:
     return STAFF_BACKDATING if actor.may(Permission.MANAGE_BOOKINGS) else timedelta(0)
 
 
-def _scope(rid: str, request: BookingRequest, seen: Probe | None) -> refusals.Scope | None:
+def _scope(rid: str, request: BookingRequest, actor: Principal, seen: Probe) -> refusals.Scope | None:
     return refusals.scope_for(
         rid,
         request.party_size,
         request.start,
-        venue_version=seen.venue_version if seen else None,
-        ledger_version=seen.ledger_version if seen else None,
+        venue_version=seen.venue_version,
+        ledger_version=seen.ledger_version,
         labels=request.table_labels,
         allow_slack=request.allow_slack,
         idempotency_key=request.idempotency_key,
+        backdating=_backdating(actor),
     )
 
 
@@ -87,7 +88,7 @@ async def book(
     (`store.probe`): a refusal kept for them (services.refusals) is answered without a
     worker thread or a transaction; anything else waits at its slot's gate, then runs
     in a worker thread (`refusals.run_write`)."""
-    scope = _scope(rid, request, seen)
+    scope = _scope(rid, request, actor, seen)
     return await refusals.run_write(
         reads,
         rid,
@@ -95,7 +96,6 @@ async def book(
         request.start,
         seen,
         scope,
-        _backdating(actor),
         lambda: create_booking(db, rid, request, actor, scope=scope),
     )
 
@@ -114,7 +114,7 @@ def create_booking(
     fingerprint = request.fingerprint() if key is not None else None
     backdating = _backdating(actor)
     if scope is not None:  # kept while this request waited for a thread: no transaction needed
-        refusals.answer_kept(scope, utcnow(), backdating)
+        scope.raise_kept(utcnow())
 
     def use_case(conn: Conn, attempt: Reseat) -> tuple[Booking, bool]:
         now = utcnow()

@@ -75,18 +75,19 @@ class ConfirmRequest:
         check_texts(guest_texts(self.guest, self.notes))
 
 
-def _scope(rid: str, request: HoldRequest, seen: Probe | None) -> refusals.Scope | None:
+def _scope(rid: str, request: HoldRequest, seen: Probe) -> refusals.Scope | None:
     if request.holds_per_address is not None:
         return None  # the address's limit is decided first, in the transaction
     return refusals.scope_for(
         rid,
         request.party_size,
         request.start,
-        venue_version=seen.venue_version if seen else None,
-        ledger_version=seen.ledger_version if seen else None,
+        venue_version=seen.venue_version,
+        ledger_version=seen.ledger_version,
         labels=request.table_labels,
         allow_slack=False,
         idempotency_key=None,
+        backdating=timedelta(0),  # holds are never backdated
     )
 
 
@@ -101,7 +102,6 @@ async def hold(db: Database, reads: AsyncReads, rid: str, request: HoldRequest, 
         request.start,
         seen,
         scope,
-        timedelta(0),
         lambda: create_hold(db, rid, request, actor, scope=scope),
     )
 
@@ -116,7 +116,7 @@ def create_hold(
     first, so concurrent holds from one address cannot all pass the count. With
     `scope`, "no room" refusals are kept and reused as in `bookings.create_booking`."""
     if scope is not None:  # kept while this request waited for a thread: no transaction needed
-        refusals.answer_kept(scope, utcnow(), timedelta(0))
+        scope.raise_kept(utcnow())
 
     def use_case(conn: Conn, attempt: Reseat) -> Hold:
         now = utcnow()

@@ -107,6 +107,7 @@ class Scope:
     party: int
     start: str
     venue_version: int
+    backdating: timedelta  # how far before now its start may be (staff: STAFF_BACKDATING)
     versions: set[int] = field(default_factory=set)
 
     def saw(self, version: int) -> None:
@@ -121,11 +122,17 @@ class Scope:
         return None
 
     def raise_kept(self, now: datetime) -> None:
-        """Raise the kept refusal, if any (it is the answer this request would get)."""
+        """Raise the kept refusal, if any: the answer this request would get, unless
+        its start has passed meanwhile (the transaction then answers that)."""
         found = self.find(now)
-        if found is not None:
-            telemetry.REFUSALS_KEPT.labels("hit").inc()
-            raise found.error()
+        if found is None:
+            return
+        try:
+            check_not_past(found.instant, now, backdating=self.backdating)
+        except SeatwiseError:
+            return
+        telemetry.REFUSALS_KEPT.labels("hit").inc()
+        raise found.error()
 
     def keep(
         self, refusal: CapacityExceeded, instant: datetime, valid_until: datetime | None, *, slot: Hashable
@@ -140,20 +147,6 @@ class Scope:
         telemetry.REFUSALS_KEPT.labels("kept").inc()
         gates.refusal_kept(slot)
         gates.refusal_kept((self.rid, self.party, self.start))  # the gate of its shape (`gate_of`)
-
-
-def answer_kept(scope: Scope, now: datetime, backdating: timedelta) -> None:
-    """Raise the refusal kept for `scope`, if any, unless its start has passed
-    meanwhile (the transaction then answers that)."""
-    found = scope.find(now)
-    if found is None:
-        return
-    try:
-        check_not_past(found.instant, now, backdating=backdating)
-    except SeatwiseError:
-        return
-    telemetry.REFUSALS_KEPT.labels("hit").inc()
-    raise found.error()
 
 
 def gate_of(rid: str, venue_version: int | None, party: int, start: str) -> Hashable:
@@ -177,7 +170,6 @@ async def run_write(
     start: str,
     seen: Probe,
     scope: Scope | None,
-    backdating: timedelta,
     write: Callable[[], T],
 ) -> T:
     """A booking's or hold's way from the event loop to its transaction: a refusal
@@ -189,13 +181,13 @@ async def run_write(
         # A request whose refusal is never kept gains nothing at a gate (no kept
         # refusal can answer it) and may be refused by a plain read in parallel.
         return await anyio.to_thread.run_sync(write)
-    answer_kept(scope, utcnow(), backdating)
+    scope.raise_kept(utcnow())
 
     async def look() -> None:
         fresh = await reads.probe(rid, None)  # the versions only (no key)
         if fresh.venue_version == scope.venue_version:
             scope.saw(fresh.ledger_version)
-        answer_kept(scope, utcnow(), backdating)
+        scope.raise_kept(utcnow())
 
     async with gates.gates().passage(gate_of(rid, seen.venue_version, party, start), look):
         return await anyio.to_thread.run_sync(write)
@@ -211,8 +203,9 @@ def scope_for(
     labels: object,
     allow_slack: bool,
     idempotency_key: str | None,
+    backdating: timedelta,
 ) -> Scope | None:
     """The request's scope when its refusal may be kept (see the module), else None."""
     if venue_version is None or ledger_version is None or labels or allow_slack or idempotency_key is not None:
         return None
-    return Scope(rid, party, start, venue_version, {ledger_version})
+    return Scope(rid, party, start, venue_version, backdating, {ledger_version})
