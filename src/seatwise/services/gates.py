@@ -84,7 +84,7 @@ class Gates:
 
     def refusal_kept(self, key: Hashable) -> None:
         gate = self._gates.get(key)
-        if gate is not None and gate.waiters:
+        if gate is not None:  # counted even between two waits of a waiter, which then looks
             gate.kept += 1
             gate.wake()
 
