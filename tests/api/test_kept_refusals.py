@@ -135,7 +135,7 @@ def test_a_kept_refusal_ends_when_a_hold_in_its_way_expires(
         assert booked.status_code == 201, booked.text
 
 
-def test_keys_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals(
+def test_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals(
     full_room: tuple[dict[str, Any], httpx.Client, str],
     create_restaurant: Callable[..., dict[str, Any]],
     base_url: str,
@@ -146,9 +146,8 @@ def test_keys_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals
     body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
     assert channel.post(url, json=body).status_code == 409  # kept
     statements, hits = Statements(monkeypatch), _hits()
-    keyed = channel.post(url, json=body, headers={"Idempotency-Key": "never-kept"})
     named = channel.post(url, json={**body, "table_labels": ["T1"]})
-    assert (keyed.status_code, named.status_code) == (409, 409)
+    assert named.status_code == 409
     assert named.json()["code"] == "TABLE_CONFLICT"
     assert statements.count > 0
     assert _hits() == hits
@@ -162,6 +161,30 @@ def test_keys_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals
     assert [a.status_code for a in answers] == [201, 201, 201]
     assert [a.json()["overbooked"] for a in answers] == [False, True, True]
     assert _hits() == hits
+
+
+def test_a_key_is_looked_up_before_a_kept_refusal_answers_it(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keyed request is answered from a kept refusal only inside its transaction,
+    after its key was looked up: a used key is still a replay, a fresh one refused."""
+    r = create_restaurant(small_venue(tables=1))
+    with client_for(base_url, r["api_keys"]["channel"]) as channel:
+        url = f"/v1/restaurants/{r['id']}/bookings"
+        body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
+        first = channel.post(url, json=body, headers={"Idempotency-Key": "the-one"})
+        assert first.status_code == 201, first.text  # it took the only table
+        assert channel.post(url, json=body).status_code == 409  # decided and kept
+        statements, hits = Statements(monkeypatch), _hits()
+        replay = channel.post(url, json=body, headers={"Idempotency-Key": "the-one"})
+        assert replay.status_code == 200, replay.text  # not the kept refusal
+        assert replay.json() == first.json()
+        assert _hits() == hits
+        fresh = channel.post(url, json=body, headers={"Idempotency-Key": "another"})
+        assert fresh.status_code == 409
+        assert fresh.json()["code"] == "CAPACITY_EXCEEDED"
+        assert statements.count > 0  # in its transaction: the key was looked up first
+        assert _hits() == hits + 1  # then the kept refusal answered, without planning
 
 
 def test_one_request_per_slot_passes_its_gate_and_waiters_look_when_a_refusal_is_kept() -> None:

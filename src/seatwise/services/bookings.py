@@ -113,7 +113,7 @@ def create_booking(
     key = request.idempotency_key
     fingerprint = request.fingerprint() if key is not None else None
     backdating = _backdating(actor)
-    if scope is not None:  # kept while this request waited for a thread: no transaction needed
+    if scope is not None and not scope.keyed:  # kept while this request waited for a thread
         scope.raise_kept(utcnow())
 
     def use_case(conn: Conn, attempt: Reseat) -> tuple[Booking, bool]:

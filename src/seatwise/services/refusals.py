@@ -17,9 +17,11 @@ expires (its tables and covers come free) or a slot starts (the alternatives mov
 on), so each is kept only until the earliest of those (`core.availability.valid_until`).
 
 Only refusals every request of the same shape would get are kept: a party, a start
-as written, no named tables, no slack waived, no Idempotency-Key (a key already used
-is a replay, not a refusal), a restaurant enforcing its policy (in shadow mode a
-refusal becomes a booking), and no re-seating solve that ran out of its budget.
+as written, no named tables, no slack waived, a restaurant enforcing its policy (in
+shadow mode a refusal becomes a booking), and no re-seating solve that ran out of its
+budget. A request with an Idempotency-Key is answered from a kept refusal only inside
+its transaction, after no booking was found for its key (a key already used is a
+replay, not a refusal; and a refusal is read again for the key, as any refusal is).
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ class Scope:
     venue_version: int
     backdating: timedelta  # how far before now its start may be (staff: STAFF_BACKDATING)
     versions: set[int] = field(default_factory=set)
+    # With an Idempotency-Key: only inside its transaction, once no booking was found
+    # for the key (a used key is a replay, not a refusal): never before it.
+    keyed: bool = False
 
     def saw(self, version: int) -> None:
         self.versions.add(version)
@@ -177,9 +182,9 @@ async def run_write(
     refusal may be kept (`scope`) waits at its slot's gate (services.gates), looking
     again with a fresh probe each time a refusal is kept for the slot, and then
     `write` runs in a worker thread."""
-    if scope is None:
-        # A request whose refusal is never kept gains nothing at a gate (no kept
-        # refusal can answer it) and may be refused by a plain read in parallel.
+    if scope is None or scope.keyed:
+        # No kept refusal can answer it before its transaction: it gains nothing at
+        # a gate, and may be refused by a plain read in parallel.
         return await anyio.to_thread.run_sync(write)
     scope.raise_kept(utcnow())
 
@@ -205,7 +210,8 @@ def scope_for(
     idempotency_key: str | None,
     backdating: timedelta,
 ) -> Scope | None:
-    """The request's scope when its refusal may be kept (see the module), else None."""
-    if venue_version is None or ledger_version is None or labels or allow_slack or idempotency_key is not None:
+    """The request's scope when its refusal may be kept (see the module), else None;
+    `keyed` with an Idempotency-Key."""
+    if venue_version is None or ledger_version is None or labels or allow_slack:
         return None
-    return Scope(rid, party, start, venue_version, backdating, {ledger_version})
+    return Scope(rid, party, start, venue_version, backdating, {ledger_version}, keyed=idempotency_key is not None)
