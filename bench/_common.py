@@ -181,15 +181,22 @@ def api_server(database: str, *, workers: int = 1, pool: int = 20) -> Iterator[A
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-def dinner_service(turns: dict[int, int], *, pacing: dict[str, int] | None = None) -> dict[str, Any]:
-    """The benches' daily dinner, 17:00-23:00 with last seating 21:30: `turns` maps a
-    party size bound to minutes; `pacing` as in a venue document."""
+def dinner_service(
+    turns: dict[int, int],
+    *,
+    pacing: dict[str, int] | None = None,
+    start: str = "17:00",
+    end: str = "23:00",
+    last_seating: str = "21:30",
+) -> dict[str, Any]:
+    """The benches' daily dinner, 17:00-23:00 with last seating 21:30 unless told:
+    `turns` maps a party size bound to minutes; `pacing` as in a venue document."""
     service: dict[str, Any] = {
         "name": "dinner",
         "days": EVERY_DAY,
-        "start": "17:00",
-        "end": "23:00",
-        "last_seating": "21:30",
+        "start": start,
+        "end": end,
+        "last_seating": last_seating,
         "turns": [{"max_party": p, "minutes": m} for p, m in turns.items()],
     }
     if pacing is not None:

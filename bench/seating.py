@@ -63,7 +63,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, fresh_database, pg, print_table, summary_ms, write_result
+from _common import RESULTS, dinner_service, fresh_database, pg, print_table, summary_ms, write_result
 
 from seatwise.core.errors import CapacityExceeded, InvalidVenue
 from seatwise.core.model import EMPTY_LEDGER
@@ -117,16 +117,7 @@ def venue_document(name: str, *, reseating: str | None) -> dict[str, Any]:
     policy: dict[str, Any] = {
         "max_overage": 7,
         "max_party_size": 8,
-        "services": [
-            {
-                "name": "dinner",
-                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                "start": "18:00",
-                "end": "22:00",
-                "last_seating": "20:59",
-                "turns": [{"max_party": p, "minutes": m} for p, m in DINING.items()],
-            }
-        ],
+        "services": [dinner_service(DINING, start="18:00", end="22:00", last_seating="20:59")],
     }
     if reseating is not None:
         policy["reseating"] = reseating

@@ -17,7 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
+import psycopg
 import pytest
 import uvicorn
 import yaml
@@ -198,3 +200,43 @@ def small_venue(
 
 
 DAY = "2027-03-10"  # a Wednesday, far enough ahead for every test
+
+
+class StatementCounter:
+    """Counts statements sent by this process (the server under test is in-process):
+    `count` all of them, `sync` only psycopg's (the store's transactions; the read
+    probe runs over asyncpg)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sync = 0
+        self.lock = threading.Lock()
+
+    def wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.count += 1
+                self.sync += 1
+            return original(*args, **kwargs)
+
+        return counted
+
+    def wrap_async(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.count += 1
+            return await original(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
+    counter = StatementCounter()
+    # Connection.execute goes through Cursor.execute: count at the cursor only.
+    for name in ("execute", "executemany"):
+        monkeypatch.setattr(psycopg.Cursor, name, counter.wrap(getattr(psycopg.Cursor, name)))
+    # The read probe runs on the event loop, over asyncpg (store.probe).
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        monkeypatch.setattr(asyncpg.Connection, name, counter.wrap_async(getattr(asyncpg.Connection, name)))
+    return counter

@@ -12,38 +12,18 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from seatwise import telemetry
 from seatwise.services import gates
 from seatwise.services.refusals import Refusal, RefusalCache, RefusalKey
-from tests.conftest import DAY, client_for, small_venue
+from tests.conftest import DAY, StatementCounter, client_for, small_venue
 
 GUEST = {"name": "Grace Hopper"}
 
 
 def _hits() -> float:
     return float(telemetry.REFUSALS_KEPT.labels("hit")._value.get())
-
-
-class Statements:
-    """psycopg statements sent by this process (the server under test is in-process)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        self._lock = threading.Lock()
-        for name in ("execute", "executemany"):
-            original = getattr(psycopg.Cursor, name)
-            monkeypatch.setattr(psycopg.Cursor, name, self._counted(original))
-
-    def _counted(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                self.count += 1
-            return original(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture
@@ -60,7 +40,7 @@ def full_room(
 
 
 def test_a_refusal_is_answered_again_without_a_transaction(
-    full_room: tuple[dict[str, Any], httpx.Client, str], monkeypatch: pytest.MonkeyPatch
+    full_room: tuple[dict[str, Any], httpx.Client, str], statements: StatementCounter
 ) -> None:
     r, channel, _ = full_room
     url = f"/v1/restaurants/{r['id']}/bookings"
@@ -68,16 +48,16 @@ def test_a_refusal_is_answered_again_without_a_transaction(
     decided = channel.post(url, json=body)
     assert decided.status_code == 409
     assert decided.json()["code"] == "CAPACITY_EXCEEDED"
-    statements, hits = Statements(monkeypatch), _hits()
+    before, hits = statements.sync, _hits()
     again = channel.post(url, json={**body, "guest": {"name": "Someone Else"}})  # the guest does not matter
     assert again.status_code == 409
     same = {k: v for k, v in decided.json().items() if k != "request_id"}
     assert {k: v for k, v in again.json().items() if k != "request_id"} == same  # alternatives included
-    assert statements.count == 0  # only the read probe (asyncpg), no transaction
+    assert statements.sync == before  # only the read probe (asyncpg), no transaction
     assert _hits() == hits + 1
     hold = channel.post(f"/v1/restaurants/{r['id']}/holds", json={"party_size": 2, "start": f"{DAY}T19:00"})
     assert hold.status_code == 409  # a hold of the same shape is refused by the same kept refusal
-    assert statements.count == 0
+    assert statements.sync == before
     assert _hits() == hits + 2
 
 
@@ -101,7 +81,7 @@ def test_control_a_cache_blind_to_the_ledger_version_answers_a_stale_refusal(
     original = RefusalCache.get
 
     def blind(self: RefusalCache, key: RefusalKey, now: datetime) -> Refusal | None:
-        for kept in list(self._entries):
+        for kept in self._entries.keys():
             if kept[:4] == key[:4]:
                 return original(self, kept, now)
         return None
@@ -139,17 +119,17 @@ def test_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals(
     full_room: tuple[dict[str, Any], httpx.Client, str],
     create_restaurant: Callable[..., dict[str, Any]],
     base_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    statements: StatementCounter,
 ) -> None:
     r, channel, _ = full_room
     url = f"/v1/restaurants/{r['id']}/bookings"
     body = {"party_size": 2, "start": f"{DAY}T19:00", "guest": GUEST}
     assert channel.post(url, json=body).status_code == 409  # kept
-    statements, hits = Statements(monkeypatch), _hits()
+    before, hits = statements.sync, _hits()
     named = channel.post(url, json={**body, "table_labels": ["T1"]})
     assert named.status_code == 409
     assert named.json()["code"] == "TABLE_CONFLICT"
-    assert statements.count > 0
+    assert statements.sync > before
     assert _hits() == hits
 
     document = small_venue(tables=1)
@@ -164,7 +144,7 @@ def test_named_tables_and_shadow_mode_are_never_answered_from_kept_refusals(
 
 
 def test_a_key_is_looked_up_before_a_kept_refusal_answers_it(
-    create_restaurant: Callable[..., dict[str, Any]], base_url: str, monkeypatch: pytest.MonkeyPatch
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str, statements: StatementCounter
 ) -> None:
     """A keyed request is answered from a kept refusal only inside its transaction,
     after its key was looked up: a used key is still a replay, a fresh one refused."""
@@ -175,15 +155,16 @@ def test_a_key_is_looked_up_before_a_kept_refusal_answers_it(
         first = channel.post(url, json=body, headers={"Idempotency-Key": "the-one"})
         assert first.status_code == 201, first.text  # it took the only table
         assert channel.post(url, json=body).status_code == 409  # decided and kept
-        statements, hits = Statements(monkeypatch), _hits()
+        hits = _hits()
         replay = channel.post(url, json=body, headers={"Idempotency-Key": "the-one"})
         assert replay.status_code == 200, replay.text  # not the kept refusal
         assert replay.json() == first.json()
         assert _hits() == hits
+        before = statements.sync
         fresh = channel.post(url, json=body, headers={"Idempotency-Key": "another"})
         assert fresh.status_code == 409
         assert fresh.json()["code"] == "CAPACITY_EXCEEDED"
-        assert statements.count > 0  # in its transaction: the key was looked up first
+        assert statements.sync > before  # in its transaction: the key was looked up first
         assert _hits() == hits + 1  # then the kept refusal answered, without planning
 
 

@@ -4,54 +4,14 @@ venue snapshot is read once per venue version."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
-import psycopg
-import pytest
 
 from seatwise.services import availability as reads
 from seatwise.services import snapshot
-from tests.conftest import DAY, client_for, load_example, small_venue
-
-
-class StatementCounter:
-    """Counts statements sent by psycopg in this process (the server is in-process)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            with self.lock:
-                self.count += 1
-            return original(*args, **kwargs)
-
-        return counted
-
-    def wrap_async(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            with self.lock:
-                self.count += 1
-            return await original(*args, **kwargs)
-
-        return counted
-
-
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
-    counter = StatementCounter()
-    # Connection.execute goes through Cursor.execute: count at the cursor only.
-    for name in ("execute", "executemany"):
-        monkeypatch.setattr(psycopg.Cursor, name, counter.wrap(getattr(psycopg.Cursor, name)))
-    # The read probe runs on the event loop, over asyncpg (store.probe).
-    for name in ("execute", "fetch", "fetchrow", "fetchval"):
-        monkeypatch.setattr(asyncpg.Connection, name, counter.wrap_async(getattr(asyncpg.Connection, name)))
-    return counter
+from tests.conftest import DAY, StatementCounter, client_for, load_example, small_venue
 
 
 def _count(counter: StatementCounter, request: Callable[[], httpx.Response]) -> int:

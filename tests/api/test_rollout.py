@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from seatwise.services import snapshot
-from tests.api.test_query_count import StatementCounter, statements  # noqa: F401 - the fixture
 from tests.concurrency.audit import overlaps, pacing_problems, table_mismatches
-from tests.conftest import DAY, client_for, small_venue
+from tests.conftest import DAY, StatementCounter, client_for, small_venue
 
 GUEST = {"name": "Ada Lovelace"}
 
@@ -307,7 +306,7 @@ def test_a_harmless_change_confirms_as_usual_on_the_redrawn_window(
 
 def test_an_unchanged_venue_costs_no_extra_query(
     room_of: Callable[[dict[str, Any]], Room],
-    statements: StatementCounter,  # noqa: F811 - the fixture
+    statements: StatementCounter,
 ) -> None:
     base, staff = room_of(drift_venue())
 

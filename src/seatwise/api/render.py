@@ -19,13 +19,9 @@ _memo: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _encode(value: Any) -> bytes:
-    return json.dumps(to_json(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
 def encode_json(result: Any) -> bytes:
-    """The bytes of a result answered once (a write's): nothing memoised."""
-    return _encode(result)
+    """The bytes of a result (nothing memoised: a write's answer is sent once)."""
+    return json.dumps(to_json(result), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def render_json(result: Any) -> bytes:
@@ -35,7 +31,7 @@ def render_json(result: Any) -> bytes:
         if found is not None and found[0] is result:
             _memo.move_to_end(key)
             return found[1]
-    body = _encode(result)
+    body = encode_json(result)
     with _lock:
         _memo[key] = (result, body)
         while len(_memo) > _MEMO_SIZE:

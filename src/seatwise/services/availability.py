@@ -11,8 +11,6 @@ the next slot start, whichever comes first: time alone changes nothing else.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -24,6 +22,7 @@ from seatwise.core.claims import oldest_first, with_claims
 from seatwise.core.model import DayLedger, Venue, natural_key
 from seatwise.core.timerules import day_slots, day_span, parse_local_date, venue_zone
 from seatwise.services.common import utcnow
+from seatwise.services.lru import Lru
 from seatwise.services.results import (
     Availability,
     Capacity,
@@ -49,49 +48,34 @@ class _Answer:
 
 
 class AnswerCache:
-    """At most `max_size` answers, least recently used evicted first. Thread-safe: the
-    event loop reads it, worker threads fill it."""
+    """At most `max_size` answers, least recently used evicted first (thread-safe:
+    `services.lru`): the event loop reads it, worker threads fill it."""
 
     def __init__(self, max_size: int = 4096) -> None:
         self.max_size = max_size
-        self._entries: OrderedDict[AnswerKey, _Answer] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: Lru[AnswerKey, _Answer] = Lru(max_size)
 
     def get(self, key: AnswerKey, probe: Probe, now: datetime) -> Availability | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            if (
-                found.venue_version != probe.venue_version
-                or found.ledger_version != probe.ledger_version
-                or (found.valid_until is not None and now >= found.valid_until)
-            ):
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return found.result
+        def current(found: _Answer) -> bool:
+            return (
+                found.venue_version == probe.venue_version
+                and found.ledger_version == probe.ledger_version
+                and (found.valid_until is None or now < found.valid_until)
+            )
+
+        found = self._entries.get(key, current, drop_unusable=True)
+        return found.result if found is not None else None
 
     def put(self, key: AnswerKey, answer: _Answer) -> None:
-        with self._lock:
-            kept = self._entries.get(key)
-            if kept is not None and (kept.venue_version, kept.ledger_version) > (
-                answer.venue_version,
-                answer.ledger_version,
-            ):
-                return  # a slow reader must not put back an older answer
-            self._entries[key] = answer
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_size:
-                self._entries.popitem(last=False)
+        versions = (answer.venue_version, answer.ledger_version)
+        # A slow reader must not put back an older answer.
+        self._entries.put(key, answer, unless=lambda kept: (kept.venue_version, kept.ledger_version) > versions)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
 
 answers = AnswerCache()

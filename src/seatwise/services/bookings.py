@@ -85,19 +85,11 @@ async def book(
     db: Database, reads: AsyncReads, rid: str, request: BookingRequest, actor: Principal, seen: Probe
 ) -> tuple[Booking, bool]:
     """`create_booking` from the event loop, for a request whose versions `seen` read
-    (`store.probe`): a refusal kept for them (services.refusals) is answered without a
-    worker thread or a transaction; anything else waits at its slot's gate, then runs
-    in a worker thread (`refusals.run_write`)."""
+    (`store.probe`): a refusal kept for them is answered without a worker thread or a
+    transaction; anything else waits at its slot's gate, then runs in a worker thread
+    (`services.refusals.run_write`)."""
     scope = _scope(rid, request, actor, seen)
-    return await refusals.run_write(
-        reads,
-        rid,
-        request.party_size,
-        request.start,
-        seen,
-        scope,
-        lambda: create_booking(db, rid, request, actor, scope=scope),
-    )
+    return await refusals.run_write(reads, scope, lambda: create_booking(db, rid, request, actor, scope=scope))
 
 
 def create_booking(
@@ -113,8 +105,6 @@ def create_booking(
     key = request.idempotency_key
     fingerprint = request.fingerprint() if key is not None else None
     backdating = _backdating(actor)
-    if scope is not None and not scope.keyed:  # kept while this request waited for a thread
-        scope.raise_kept(utcnow())
 
     def use_case(conn: Conn, attempt: Reseat) -> tuple[Booking, bool]:
         now = utcnow()

@@ -224,11 +224,9 @@ def reserve(
     span = demand.ledger_span(window, outlook)
     if refusals is not None and (
         refusals.venue_version != venue.version
-        or labels
-        or allow_slack
         or venue.policy.enforcement is not Enforcement.ENFORCE  # in shadow mode a refusal is a booking
     ):
-        refusals = None  # planned under another venue version than the probe's, or another shape
+        refusals = None  # planned under another venue version than the probe's
     planning = _Planning(conn, rid, venue, party, window, labels, now, allow_slack, outlook, reseat, refusals)
     if venue.policy.enforcement is Enforcement.SHADOW:
         # Here a refusal becomes an unassigned booking: it is decided under the slot's

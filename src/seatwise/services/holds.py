@@ -95,15 +95,7 @@ async def hold(db: Database, reads: AsyncReads, rid: str, request: HoldRequest, 
     """`create_hold` from the event loop, for a request whose versions `seen` read, as
     `bookings.book` (services.refusals.run_write)."""
     scope = _scope(rid, request, seen)
-    return await refusals.run_write(
-        reads,
-        rid,
-        request.party_size,
-        request.start,
-        seen,
-        scope,
-        lambda: create_hold(db, rid, request, actor, scope=scope),
-    )
+    return await refusals.run_write(reads, scope, lambda: create_hold(db, rid, request, actor, scope=scope))
 
 
 def create_hold(
@@ -115,8 +107,6 @@ def create_hold(
     A per-address limit is decided under a lock on (restaurant, address), taken
     first, so concurrent holds from one address cannot all pass the count. With
     `scope`, "no room" refusals are kept and reused as in `bookings.create_booking`."""
-    if scope is not None:  # kept while this request waited for a thread: no transaction needed
-        scope.raise_kept(utcnow())
 
     def use_case(conn: Conn, attempt: Reseat) -> Hold:
         now = utcnow()

@@ -26,8 +26,6 @@ replay, not a refusal; and a refusal is read again for the key, as any refusal i
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +38,8 @@ from seatwise.core.errors import CapacityExceeded, SeatwiseError
 from seatwise.core.timerules import booking_window, check_not_past, resolve_start
 from seatwise.services import gates, snapshot
 from seatwise.services.common import utcnow
-from seatwise.store.probe import AsyncReads, Probe
+from seatwise.services.lru import Lru
+from seatwise.store.probe import AsyncReads
 
 T = TypeVar("T")
 
@@ -62,39 +61,18 @@ class Refusal:
 
 
 class RefusalCache:
-    """At most `max_size` refusals, least recently used evicted first; thread-safe
-    (the event loop reads it, worker threads fill and read it)."""
+    """At most `max_size` refusals, least recently used evicted first (thread-safe:
+    `services.lru`): the event loop reads it, worker threads fill and read it."""
 
     def __init__(self, max_size: int = 4096) -> None:
-        self.max_size = max_size
-        self._entries: OrderedDict[RefusalKey, Refusal] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: Lru[RefusalKey, Refusal] = Lru(max_size)
 
     def get(self, key: RefusalKey, now: datetime) -> Refusal | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            if found.valid_until is not None and now >= found.valid_until:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return found
+        """The refusal kept under `key`, while time leaves it true (else dropped)."""
+        return self._entries.get(key, lambda r: r.valid_until is None or now < r.valid_until, drop_unusable=True)
 
     def put(self, key: RefusalKey, refusal: Refusal) -> None:
-        with self._lock:
-            self._entries[key] = refusal
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        self._entries.put(key, refusal)
 
 
 refusals = RefusalCache()
@@ -154,12 +132,12 @@ class Scope:
         gates.refusal_kept((self.rid, self.party, self.start))  # the gate of its shape (`gate_of`)
 
 
-def gate_of(rid: str, venue_version: int | None, party: int, start: str) -> Hashable:
+def gate_of(rid: str, venue_version: int, party: int, start: str) -> Hashable:
     """The gate of a booking or hold of `party` at `start`: the slot it would lock,
     from the venue snapshot cached for `venue_version`; without one (or for a start
     its transaction will refuse), its shape: the same party at the same start as
     written, which can only be the same slot."""
-    venue = snapshot.cache().get(rid, venue_version) if venue_version is not None else None
+    venue = snapshot.cache().get(rid, venue_version)
     if venue is not None:
         try:
             return rid, booking_window(venue, party, resolve_start(venue, start)).slot_start
@@ -168,20 +146,12 @@ def gate_of(rid: str, venue_version: int | None, party: int, start: str) -> Hash
     return rid, party, start
 
 
-async def run_write(
-    reads: AsyncReads,
-    rid: str,
-    party: int,
-    start: str,
-    seen: Probe,
-    scope: Scope | None,
-    write: Callable[[], T],
-) -> T:
-    """A booking's or hold's way from the event loop to its transaction: a refusal
-    kept for the versions `seen` read is answered at once; otherwise a request whose
-    refusal may be kept (`scope`) waits at its slot's gate (services.gates), looking
-    again with a fresh probe each time a refusal is kept for the slot, and then
-    `write` runs in a worker thread."""
+async def run_write(reads: AsyncReads, scope: Scope | None, write: Callable[[], T]) -> T:
+    """A booking's or hold's way from the event loop to its transaction, for a request
+    whose refusal may be kept (`scope`, from the versions its probe read): a refusal
+    kept for them is answered at once; otherwise it waits at its slot's gate
+    (services.gates), looking again with a fresh probe each time a refusal is kept
+    for the slot, and looks once more in its worker thread before `write` runs."""
     if scope is None or scope.keyed:
         # No kept refusal can answer it before its transaction: it gains nothing at
         # a gate, and may be refused by a plain read in parallel.
@@ -189,13 +159,17 @@ async def run_write(
     scope.raise_kept(utcnow())
 
     async def look() -> None:
-        fresh = await reads.probe(rid, None)  # the versions only (no key)
+        fresh = await reads.probe(scope.rid, None)  # the versions only (no key)
         if fresh.venue_version == scope.venue_version:
             scope.saw(fresh.ledger_version)
         scope.raise_kept(utcnow())
 
-    async with gates.gates().passage(gate_of(rid, seen.venue_version, party, start), look):
-        return await anyio.to_thread.run_sync(write)
+    def in_thread() -> T:
+        scope.raise_kept(utcnow())  # kept while this request waited for a thread
+        return write()
+
+    async with gates.gates().passage(gate_of(scope.rid, scope.venue_version, scope.party, scope.start), look):
+        return await anyio.to_thread.run_sync(in_thread)
 
 
 def scope_for(

@@ -10,12 +10,12 @@ so a cached snapshot is never stale for the transaction that read the restaurant
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Any
 
 from seatwise.core.errors import NotFound
 from seatwise.core.model import Venue
 from seatwise.core.venue_build import policy_from_canonical
+from seatwise.services.lru import Lru
 from seatwise.store import venues
 from seatwise.store.venues import Conn
 
@@ -26,51 +26,33 @@ DEFAULT_CACHE_SIZE = 1000  # Settings.venue_cache_size's default; runtime.start 
 
 
 class VenueCache:
-    """At most `max_size` venues, one per restaurant, least recently used evicted first.
-
-    Thread-safe: one lock guards the order and the entries (never held during I/O).
-    """
+    """At most `max_size` venues, one per restaurant, least recently used evicted first
+    (thread-safe: `services.lru`)."""
 
     def __init__(self, max_size: int) -> None:
         if max_size < 1:
             raise ValueError("a venue cache holds at least one venue")
         self.max_size = max_size
-        self._entries: OrderedDict[str, Venue] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: Lru[str, Venue] = Lru(max_size)
 
     def get(self, rid: str, version: int) -> Venue | None:
         """The cached venue of `rid` at exactly `version`, marked as recently used."""
-        with self._lock:
-            venue = self._entries.get(rid)
-            if venue is None or venue.version != version:
-                return None
-            self._entries.move_to_end(rid)
-            return venue
+        return self._entries.get(rid, lambda venue: venue.version == version)
 
     def put(self, venue: Venue) -> None:
         """Keep `venue`, unless a newer version of it is already kept (a slow loader
         must not put back an older one)."""
-        with self._lock:
-            kept = self._entries.get(venue.restaurant_id)
-            if kept is not None and kept.version > venue.version:
-                return
-            self._entries[venue.restaurant_id] = venue
-            self._entries.move_to_end(venue.restaurant_id)
-            while len(self._entries) > self.max_size:
-                self._entries.popitem(last=False)
+        self._entries.put(venue.restaurant_id, venue, unless=lambda kept: kept.version > venue.version)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def restaurants(self) -> list[str]:
         """The restaurant ids kept, least recently used first."""
-        with self._lock:
-            return list(self._entries)
+        return self._entries.keys()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
 
 _cache: VenueCache | None = None
