@@ -229,3 +229,80 @@ def test_one_request_per_slot_passes_its_gate_and_waiters_look_when_a_refusal_is
     assert not thread.is_alive()
     if failures:
         raise failures[0]
+
+
+def test_a_gates_holder_carries_the_tickets_waiting_there_but_never_one_that_is_looking() -> None:
+    async def scenario() -> None:
+        at = gates.gates()
+        carried: dict[str, list[str]] = {}
+        answers: dict[str, object] = {}
+        go = asyncio.Event()
+
+        leave = {name: asyncio.Event() for name in "abcdefgh"}
+        for name in "bcdegh":
+            leave[name].set()  # these leave the gate at once
+
+        async def writer(name: str, carry: int) -> None:
+            ticket = gates.Ticket(name)
+
+            async def look() -> None:
+                await go.wait()  # still looking when the gate comes free
+
+            async with at.passage("slot", look, ticket=ticket, carry=carry) as taken:
+                if ticket.outcome is not None:
+                    answers[name] = await ticket.outcome
+                    return
+                carried[name] = [t.job for t in taken]
+                await leave[name].wait()
+                for t in taken:
+                    assert t.outcome is not None
+                    t.outcome.set_result(f"{t.job} by {name}")
+
+        first = asyncio.create_task(writer("a", 0))  # holds the gate, carries nobody
+        await asyncio.sleep(0.01)
+        waiting = [asyncio.create_task(writer(n, 2)) for n in ("b", "c", "d", "e")]
+        await asyncio.sleep(0.01)
+        at.refusal_kept("slot")  # each waiter starts looking...
+        await asyncio.sleep(0.01)
+        go.set()  # ... and is done looking before "a" leaves
+        await asyncio.sleep(0.05)
+        leave["a"].set()
+        await asyncio.gather(first, *waiting)
+        # "b" held the gate next and carried the two oldest waiting, "c" and "d"; "e"
+        # passed after "b", alone (nobody left to carry).
+        assert carried == {"a": [], "b": ["c", "d"], "e": []}
+        assert answers == {"c": "c by b", "d": "d by b"}
+        assert at._gates == {}
+
+        # A waiter that is looking when the gate comes free is not taken.
+        go.clear()
+        holder = asyncio.create_task(writer("f", 0))
+        await asyncio.sleep(0.01)
+        looker = asyncio.create_task(writer("g", 2))
+        await asyncio.sleep(0.01)
+        at.refusal_kept("slot")
+        await asyncio.sleep(0.01)  # "g" is looking (its look waits for `go`)
+        carrier = asyncio.create_task(writer("h", 2))
+        await asyncio.sleep(0.01)
+        leave["f"].set()  # "h" holds the gate next and carries nobody: "g" is still looking
+        await asyncio.sleep(0.05)
+        go.set()
+        await asyncio.gather(holder, looker, carrier)
+        assert carried["h"] == []
+        assert carried["g"] == []  # it held the gate itself, after "h"
+        assert "g" not in answers
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as exc:  # handed to the test thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    if failures:
+        raise failures[0]

@@ -56,11 +56,12 @@ class _Gate:
     busy: bool = False
     kept: int = 0  # refusals kept for this slot while requests waited here
     users: int = 0  # requests holding or waiting at this gate
-    waiters: set[asyncio.Future[None]] = field(default_factory=set)
+    # in the order they began waiting (woken so: the oldest waiter takes the gate first)
+    waiters: dict[asyncio.Future[None], None] = field(default_factory=dict)
     queue: list[Ticket] = field(default_factory=list)  # tickets waiting here, oldest first
 
     def wake(self) -> None:
-        for waiter in self.waiters:
+        for waiter in list(self.waiters):
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -101,7 +102,7 @@ class Gates:
                 while gate.busy and (remaining := deadline - self.loop.time()) > 0:
                     seen = gate.kept
                     waiter = self.loop.create_future()
-                    gate.waiters.add(waiter)
+                    gate.waiters[waiter] = None
                     if ticket is not None:
                         ticket._waiting = waiter
                     try:
@@ -109,7 +110,7 @@ class Gates:
                     except TimeoutError:
                         pass
                     finally:
-                        gate.waiters.discard(waiter)
+                        gate.waiters.pop(waiter, None)
                         if ticket is not None:
                             ticket._waiting = None
                     if ticket is not None and ticket.taken:
