@@ -90,18 +90,11 @@ async def book(
     (`services.refusals.run_write`), or is carried by the gate's holder into its
     transaction (services.batches)."""
     scope = _scope(rid, request, actor, seen)
-    job = booking_job(db, rid, request, actor, scope) if scope is not None and not scope.keyed else None
+    job = None
+    if scope is not None and not scope.keyed:
+        shape = (request.party_size, request.start, scope.backdating)  # one answer on one ledger
+        job = batches.Job(db, rid, actor.label, shape, *_booking(rid, request, actor, scope))
     return await refusals.run_write(reads, scope, lambda: create_booking(db, rid, request, actor, scope=scope), job)
-
-
-def booking_job(
-    db: Database, rid: str, request: BookingRequest, actor: Principal, scope: refusals.Scope | None = None
-) -> batches.Job[tuple[Booking, bool]]:
-    """`create_booking` as a member of a batch (services.batches); only requests that
-    name no tables, waive no slack and carry no Idempotency-Key share a refusal."""
-    shareable = not request.table_labels and not request.allow_slack and request.idempotency_key is None
-    shape = (request.party_size, request.start, _backdating(actor)) if shareable else object()
-    return batches.Job(db, rid, actor.label, shape, *_booking(rid, request, actor, scope))
 
 
 def create_booking(

@@ -56,12 +56,11 @@ class _Gate:
     busy: bool = False
     kept: int = 0  # refusals kept for this slot while requests waited here
     users: int = 0  # requests holding or waiting at this gate
-    # in the order they began waiting (woken so: the oldest waiter takes the gate first)
-    waiters: dict[asyncio.Future[None], None] = field(default_factory=dict)
+    waiters: set[asyncio.Future[None]] = field(default_factory=set)
     queue: list[Ticket] = field(default_factory=list)  # tickets waiting here, oldest first
 
     def wake(self) -> None:
-        for waiter in list(self.waiters):
+        for waiter in self.waiters:
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -102,7 +101,7 @@ class Gates:
                 while gate.busy and (remaining := deadline - self.loop.time()) > 0:
                     seen = gate.kept
                     waiter = self.loop.create_future()
-                    gate.waiters[waiter] = None
+                    gate.waiters.add(waiter)
                     if ticket is not None:
                         ticket._waiting = waiter
                     try:
@@ -110,7 +109,7 @@ class Gates:
                     except TimeoutError:
                         pass
                     finally:
-                        gate.waiters.pop(waiter, None)
+                        gate.waiters.discard(waiter)
                         if ticket is not None:
                             ticket._waiting = None
                     if ticket is not None and ticket.taken:
