@@ -21,8 +21,8 @@ async def _open_gate(
     _look: Callable[[], Awaitable[None]] | None,
     _patience: float = 0,
     *,
-    ticket: gates.Ticket | None = None,  # noqa: ARG001 - the real signature
-    carry: int = 0,  # noqa: ARG001
+    ticket: gates.Ticket | None = None,
+    carry: int = 0,
 ) -> AsyncIterator[list[gates.Ticket]]:
     yield []  # every racer its own transaction, none carried
 
