@@ -66,19 +66,6 @@ REFUSALS_KEPT = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
-WRITE_BATCHES = Counter(
-    "seatwise_write_batches_total",
-    "Bookings of one slot run together in one transaction (services.batches), by outcome:"
-    " committed, or alone (rolled back, each member then ran on its own)",
-    ["outcome"],
-    registry=REGISTRY,
-)
-WRITE_BATCH_SIZE = Histogram(
-    "seatwise_write_batch_size",
-    "Bookings in each committed batch (services.batches)",
-    buckets=(2, 4, 8, 16, 24),
-    registry=REGISTRY,
-)
 WORKER = Info("seatwise_worker", "The worker process this scrape came from", registry=REGISTRY)
 RESEATS = Counter(
     "seatwise_reseats_total",

@@ -1,7 +1,6 @@
 """Racers reach the database together here: the in-process gates (services.gates)
-would line up one server's racers per slot before the database sees them (and carry
-them into one transaction: services.batches), and the database's own protection
-would be tested less. A test parametrized with
+would line up one server's racers per slot before the database sees them, and the
+database's own protection would be tested less. A test parametrized with
 `gated=True` keeps them (the same race, through the gates)."""
 
 from __future__ import annotations
@@ -16,15 +15,9 @@ from seatwise.services import gates
 
 @asynccontextmanager
 async def _open_gate(
-    _self: gates.Gates,
-    _key: Hashable,
-    _look: Callable[[], Awaitable[None]] | None,
-    _patience: float = 0,
-    *,
-    ticket: gates.Ticket | None = None,
-    carry: int = 0,
-) -> AsyncIterator[list[gates.Ticket]]:
-    yield []  # every racer its own transaction, none carried
+    _self: gates.Gates, _key: Hashable, _look: Callable[[], Awaitable[None]] | None, _patience: float = 0
+) -> AsyncIterator[None]:
+    yield
 
 
 @pytest.fixture

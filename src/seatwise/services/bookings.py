@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from seatwise.core.events import EventType
 from seatwise.core.text import check_texts
 from seatwise.core.timerules import STAFF_BACKDATING, check_not_past, parse_local_date, resolve_start
 from seatwise.core.venue_doc import policy_version
-from seatwise.services import batches, refusals
+from seatwise.services import refusals
 from seatwise.services.auth import Permission, Principal, authorize
 from seatwise.services.common import NewBooking, booking_row, emit, reserve, utcnow, window_columns
 from seatwise.services.ids import parse_id
@@ -87,14 +87,9 @@ async def book(
     """`create_booking` from the event loop, for a request whose versions `seen` read
     (`store.probe`): a refusal kept for them is answered without a worker thread or a
     transaction; anything else waits at its slot's gate, then runs in a worker thread
-    (`services.refusals.run_write`), or is carried by the gate's holder into its
-    transaction (services.batches)."""
+    (`services.refusals.run_write`)."""
     scope = _scope(rid, request, actor, seen)
-    job = None
-    if scope is not None and not scope.keyed:
-        shape = (request.party_size, request.start, scope.backdating)  # one answer on one ledger
-        job = batches.Job(db, rid, actor.label, shape, *_booking(rid, request, actor, scope))
-    return await refusals.run_write(reads, scope, lambda: create_booking(db, rid, request, actor, scope=scope), job)
+    return await refusals.run_write(reads, scope, lambda: create_booking(db, rid, request, actor, scope=scope))
 
 
 def create_booking(
@@ -105,25 +100,13 @@ def create_booking(
     With no free plan, re-seats (services.reseating) when the policy allows. With
     `scope` (services.refusals: the versions read before this call), a "no room"
     refusal is kept for them, and one already kept is raised without planning."""
-    use_case, done = _booking(rid, request, actor, scope)
-    result = run_reseating(db, rid, actor.label, lambda conn, attempt: use_case(conn, attempt, True))
-    done(result)
-    return result
-
-
-def _booking(
-    rid: str, request: BookingRequest, actor: Principal, scope: refusals.Scope | None
-) -> tuple[Callable[[Conn, Reseat, bool], tuple[Booking, bool]], Callable[[tuple[Booking, bool]], None]]:
-    """The booking's use case, `(conn, attempt, first) -> (booking, created)`, and what
-    follows its commit. `first`: no other booking was written before it in its
-    transaction (services.batches), so its refusal may be kept in `scope`."""
     if request.allow_slack:
         authorize(actor, rid, Permission.MANAGE_BOOKINGS)  # only staff may waive the slack budget
     key = request.idempotency_key
     fingerprint = request.fingerprint() if key is not None else None
     backdating = _backdating(actor)
 
-    def use_case(conn: Conn, attempt: Reseat, first: bool) -> tuple[Booking, bool]:
+    def use_case(conn: Conn, attempt: Reseat) -> tuple[Booking, bool]:
         now = utcnow()
         venue = venue_snapshot(conn, rid, for_write=True)
         if key is not None:
@@ -146,7 +129,7 @@ def _booking(
                 now,
                 allow_slack=request.allow_slack,
                 reseat=attempt,
-                refusals=scope if first else None,
+                refusals=scope,
             )
         except SeatwiseError as refusal:
             # A concurrent request with the same key may have committed while this one
@@ -180,14 +163,12 @@ def _booking(
         emit(conn, rid, EventType.BOOKING_CREATED, booking)
         return booking, True
 
-    def done(result: tuple[Booking, bool]) -> None:
-        booking, created = result
-        if created:
-            telemetry.BOOKINGS_CREATED.labels("direct", actor.role).inc()
-            if booking.would_refuse is not None:
-                telemetry.SHADOW_REFUSALS.labels(booking.would_refuse).inc()
-
-    return use_case, done
+    booking, created = run_reseating(db, rid, actor.label, use_case)
+    if created:
+        telemetry.BOOKINGS_CREATED.labels("direct", actor.role).inc()
+        if booking.would_refuse is not None:
+            telemetry.SHADOW_REFUSALS.labels(booking.would_refuse).inc()
+    return booking, created
 
 
 def get_booking(db: Database, rid: str, booking_id: str) -> Booking:

@@ -12,13 +12,6 @@ Without gates, a hundred requests for one slot would each hold a thread and a
 connection, poll the database between waits, and starve of CPU the one writer that
 holds the lock, which every other request is waiting for.
 
-A request may come with a `Ticket` (a direct booking does): the request that next
-holds the gate may then carry it, with up to `carry` others queued before it, and run
-them all with its own in one transaction (services.batches), so the writers of a
-rushed slot share one lock wait and one commit instead of queueing one by one. Only a
-ticket waiting at the gate is taken, never one that is looking for a kept refusal, so a
-request is answered either by its looking or by its carrier, never both.
-
 A gate only throttles: it protects nothing (the database decides every booking),
 and a request that cannot pass within its patience goes on without it.
 """
@@ -31,24 +24,8 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 PATIENCE = 2.0  # seconds a request waits at a gate, then goes on without it
-
-
-@dataclass(eq=False, slots=True)
-class Ticket:
-    """A request at a gate that its holder may carry (`job`: what to run for it).
-    Once taken, `outcome` is the future the carrier sets with the request's answer."""
-
-    job: Any
-    outcome: asyncio.Future[Any] | None = None
-    looking: bool = False  # looking for a kept refusal (then never taken)
-    _waiting: asyncio.Future[None] | None = None  # what its waiting awaits, to wake it
-
-    @property
-    def taken(self) -> bool:
-        return self.outcome is not None
 
 
 @dataclass(slots=True)
@@ -57,7 +34,6 @@ class _Gate:
     kept: int = 0  # refusals kept for this slot while requests waited here
     users: int = 0  # requests holding or waiting at this gate
     waiters: set[asyncio.Future[None]] = field(default_factory=set)
-    queue: list[Ticket] = field(default_factory=list)  # tickets waiting here, oldest first
 
     def wake(self) -> None:
         for waiter in self.waiters:
@@ -74,63 +50,30 @@ class Gates:
 
     @asynccontextmanager
     async def passage(
-        self,
-        key: Hashable,
-        look: Callable[[], Awaitable[None]] | None,
-        patience: float = PATIENCE,
-        *,
-        ticket: Ticket | None = None,
-        carry: int = 0,
-    ) -> AsyncIterator[list[Ticket]]:
+        self, key: Hashable, look: Callable[[], Awaitable[None]] | None, patience: float = PATIENCE
+    ) -> AsyncIterator[None]:
         """Hold `key`'s gate for the body, or pass without it once `patience` ran out.
-        While waiting, each refusal kept for `key` calls `look`, which may raise it.
-
-        The body gets the tickets its request carries: with `carry`, up to that many
-        idle ones queued here (oldest first), taken only by a request holding the
-        gate; it must set each one's `outcome`. A request whose `ticket` was taken
-        meanwhile does not hold the gate: its body finds `ticket.taken` and awaits
-        `ticket.outcome`."""
+        While waiting, each refusal kept for `key` calls `look`, which may raise it."""
         gate = self._gates.setdefault(key, _Gate())
         gate.users += 1
         held = False
         try:
             deadline = self.loop.time() + patience
-            if ticket is not None:
-                gate.queue.append(ticket)
-            try:
-                while gate.busy and (remaining := deadline - self.loop.time()) > 0:
-                    seen = gate.kept
-                    waiter = self.loop.create_future()
-                    gate.waiters.add(waiter)
-                    if ticket is not None:
-                        ticket._waiting = waiter
-                    try:
-                        await asyncio.wait_for(waiter, remaining)
-                    except TimeoutError:
-                        pass
-                    finally:
-                        gate.waiters.discard(waiter)
-                        if ticket is not None:
-                            ticket._waiting = None
-                    if ticket is not None and ticket.taken:
-                        break
-                    if gate.kept != seen and look is not None:
-                        if ticket is not None:
-                            ticket.looking = True
-                        try:
-                            await look()
-                        finally:
-                            if ticket is not None:
-                                ticket.looking = False
-            finally:
-                if ticket is not None and not ticket.taken:
-                    gate.queue.remove(ticket)
-            if ticket is not None and ticket.taken:
-                yield []
-                return
+            while gate.busy and (remaining := deadline - self.loop.time()) > 0:
+                seen = gate.kept
+                waiter = self.loop.create_future()
+                gate.waiters.add(waiter)
+                try:
+                    await asyncio.wait_for(waiter, remaining)
+                except TimeoutError:
+                    pass
+                finally:
+                    gate.waiters.discard(waiter)
+                if gate.kept != seen and look is not None:
+                    await look()
             if not gate.busy:
                 gate.busy = held = True
-            yield self._take(gate, carry) if held else []
+            yield
         finally:
             gate.users -= 1
             if held:
@@ -138,22 +81,6 @@ class Gates:
                 gate.wake()
             if gate.users == 0:
                 self._gates.pop(key, None)
-
-    def _take(self, gate: _Gate, carry: int) -> list[Ticket]:
-        """Up to `carry` tickets queued at `gate` and not looking, oldest first, each
-        taken (and its waiting woken, to await its outcome)."""
-        taken: list[Ticket] = []
-        for ticket in list(gate.queue):
-            if len(taken) == carry:
-                break
-            if ticket.looking:
-                continue
-            gate.queue.remove(ticket)
-            ticket.outcome = self.loop.create_future()
-            if ticket._waiting is not None and not ticket._waiting.done():
-                ticket._waiting.set_result(None)
-            taken.append(ticket)
-        return taken
 
     def refusal_kept(self, key: Hashable) -> None:
         gate = self._gates.get(key)

@@ -29,14 +29,14 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 
 from seatwise import telemetry
 from seatwise.core.errors import CapacityExceeded, SeatwiseError
 from seatwise.core.timerules import booking_window, check_not_past, resolve_start
-from seatwise.services import batches, gates, snapshot
+from seatwise.services import gates, snapshot
 from seatwise.services.common import utcnow
 from seatwise.services.lru import Lru
 from seatwise.store.probe import AsyncReads
@@ -146,18 +146,12 @@ def gate_of(rid: str, venue_version: int, party: int, start: str) -> Hashable:
     return rid, party, start
 
 
-async def run_write(
-    reads: AsyncReads, scope: Scope | None, write: Callable[[], T], job: batches.Job[T] | None = None
-) -> T:
+async def run_write(reads: AsyncReads, scope: Scope | None, write: Callable[[], T]) -> T:
     """A booking's or hold's way from the event loop to its transaction, for a request
     whose refusal may be kept (`scope`, from the versions its probe read): a refusal
     kept for them is answered at once; otherwise it waits at its slot's gate
     (services.gates), looking again with a fresh probe each time a refusal is kept
-    for the slot, and looks once more in its worker thread before `write` runs.
-
-    With `job` (a direct booking), the request holding the gate may carry the jobs
-    queued behind it and run them with its own in one transaction
-    (services.batches); a request carried so is answered by its carrier."""
+    for the slot, and looks once more in its worker thread before `write` runs."""
     if scope is None or scope.keyed:
         # No kept refusal can answer it before its transaction: it gains nothing at
         # a gate, and may be refused by a plain read in parallel.
@@ -174,36 +168,8 @@ async def run_write(
         scope.raise_kept(utcnow())  # kept while this request waited for a thread
         return write()
 
-    ticket = gates.Ticket(job) if job is not None else None
-    key = gate_of(scope.rid, scope.venue_version, scope.party, scope.start)
-    async with gates.gates().passage(key, look, ticket=ticket, carry=batches.CARRY if job else 0) as carried:
-        if ticket is not None and ticket.outcome is not None:
-            outcome: batches.Outcome[T] = await ticket.outcome  # carried by the gate's holder
-        elif job is not None and carried:
-            outcome = await _carry(job, carried)
-        else:
-            return await anyio.to_thread.run_sync(in_thread)
-    if outcome.alone:
-        return await anyio.to_thread.run_sync(write)
-    return outcome.unwrap()
-
-
-async def _carry(job: batches.Job[T], carried: list[gates.Ticket]) -> batches.Outcome[T]:
-    """Run `job` with the jobs of the tickets `carried`, in one transaction, and answer
-    each ticket; every ticket gets an answer, whatever happens here."""
-    try:
-        outcomes = await anyio.to_thread.run_sync(batches.commit_together, [job, *(t.job for t in carried)])
-        for ticket, outcome in zip(carried, outcomes[1:], strict=True):
-            _answer(ticket, outcome)
-        return outcomes[0]
-    finally:
-        for ticket in carried:
-            _answer(ticket, batches.ALONE)
-
-
-def _answer(ticket: gates.Ticket, outcome: batches.Outcome[Any]) -> None:
-    if ticket.outcome is not None and not ticket.outcome.done():
-        ticket.outcome.set_result(outcome)
+    async with gates.gates().passage(gate_of(scope.rid, scope.venue_version, scope.party, scope.start), look):
+        return await anyio.to_thread.run_sync(in_thread)
 
 
 def scope_for(
