@@ -229,3 +229,36 @@ def test_one_request_per_slot_passes_its_gate_and_waiters_look_when_a_refusal_is
     assert not thread.is_alive()
     if failures:
         raise failures[0]
+
+
+def test_waiters_pass_a_gate_in_the_order_they_came() -> None:
+    async def scenario() -> None:
+        at = gates.gates()
+        order: list[str] = []
+
+        async def writer(name: str) -> None:
+            async with at.passage("slot", None):
+                order.append(name)
+                await asyncio.sleep(0.01)
+
+        tasks = []
+        for name in "abcdefgh":
+            tasks.append(asyncio.create_task(writer(name)))
+            await asyncio.sleep(0.002)
+        await asyncio.gather(*tasks)
+        assert order == list("abcdefgh")
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as exc:  # handed to the test thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    if failures:
+        raise failures[0]

@@ -3,11 +3,12 @@
 Writers of one slot take its lock in the database one after another, whatever this
 module does. A gate bounds how many of this process's bookings and holds for one
 slot, of the kind whose refusals are kept (services.refusals), are past the event
-loop at once: one. The others wait here as tasks on the
-event loop (no worker thread, no pooled connection, no polling) until the gate is
-free, or until a refusal is kept for that slot (services.refusals): each then looks
-for it under the ledger version a fresh read probe reads (one batched statement on
-the event loop) and, when it applies, is answered without ever taking a thread.
+loop at once: one. The others wait here as tasks on the event loop (no worker
+thread, no pooled connection, no polling) until the gate is handed to them, oldest
+first (a request that comes later never passes first), or until a refusal is kept
+for that slot (services.refusals): each then looks for it under the ledger version
+a fresh read probe reads (one batched statement on the event loop) and, when it
+applies, is answered without ever taking a thread.
 Without gates, a hundred requests for one slot would each hold a thread and a
 connection, poll the database between waits, and starve of CPU the one writer that
 holds the lock, which every other request is waiting for.
@@ -33,12 +34,14 @@ class _Gate:
     busy: bool = False
     kept: int = 0  # refusals kept for this slot while requests waited here
     users: int = 0  # requests holding or waiting at this gate
-    waiters: set[asyncio.Future[None]] = field(default_factory=set)
+    # in the order they began waiting: the oldest is handed the gate (True); a refusal
+    # kept wakes them all to look (False)
+    waiters: dict[asyncio.Future[bool], None] = field(default_factory=dict)
 
     def wake(self) -> None:
-        for waiter in self.waiters:
+        for waiter in list(self.waiters):
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(False)
 
 
 class Gates:
@@ -61,14 +64,20 @@ class Gates:
             deadline = self.loop.time() + patience
             while gate.busy and (remaining := deadline - self.loop.time()) > 0:
                 seen = gate.kept
-                waiter = self.loop.create_future()
-                gate.waiters.add(waiter)
+                waiter: asyncio.Future[bool] = self.loop.create_future()
+                gate.waiters[waiter] = None
                 try:
-                    await asyncio.wait_for(waiter, remaining)
+                    held = await asyncio.wait_for(waiter, remaining)
                 except TimeoutError:
                     pass
+                except BaseException:
+                    if waiter.done() and not waiter.cancelled() and waiter.result():
+                        self._release(gate)  # handed the gate as this request was cancelled: pass it on
+                    raise
                 finally:
-                    gate.waiters.discard(waiter)
+                    gate.waiters.pop(waiter, None)
+                if held:
+                    break  # handed the gate by the request before it
                 if gate.kept != seen and look is not None:
                     await look()
             if not gate.busy:
@@ -77,10 +86,19 @@ class Gates:
         finally:
             gate.users -= 1
             if held:
-                gate.busy = False
-                gate.wake()
+                self._release(gate)
             if gate.users == 0:
                 self._gates.pop(key, None)
+
+    @staticmethod
+    def _release(gate: _Gate) -> None:
+        """Hand the gate to its oldest waiter (no request that came later can pass
+        first), or leave it free."""
+        for waiter in gate.waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+                return
+        gate.busy = False
 
     def refusal_kept(self, key: Hashable) -> None:
         gate = self._gates.get(key)
