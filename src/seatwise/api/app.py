@@ -22,6 +22,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from seatwise import logs, telemetry
+from seatwise.api.fastpath import AvailabilityFastPath
 from seatwise.api.guard import GuardMiddleware
 from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
@@ -149,6 +150,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             swagger_favicon_url="/docs/assets/favicon.png",
         )
 
+    app.add_middleware(AvailabilityFastPath, routes=routes.bookings.router.routes)  # innermost of ours: api.fastpath
     app.add_middleware(GuardMiddleware)
     app.add_middleware(MetricsMiddleware)  # counts the guard's refusals too
     app.add_middleware(RequestContextMiddleware)  # outermost: every later log line has the id

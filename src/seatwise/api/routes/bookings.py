@@ -112,10 +112,17 @@ async def get_availability(request: Request, rid: str) -> Response:
     rt: Runtime = request.app.state.runtime
     rid = parse_id(rid, "restaurant")
     query = parse_query(AvailabilityQuery, request)
-    who, probe = await authenticate_read(rt.reads, rt.admin_key, request.headers.get("authorization"), rid)
+    return Response(await availability_answer(rt, rid, query, request.headers.get("authorization")), media_type=JSON)
+
+
+async def availability_answer(rt: Runtime, rid: str, query: AvailabilityQuery, authorization: str | None) -> bytes:
+    """The availability answer's JSON for restaurant `rid` (its id parsed), or the
+    refusal raised: the route's and the fast path's one body (api.fastpath)."""
+    rid = parse_id(rid, "restaurant")
+    who, probe = await authenticate_read(rt.reads, rt.admin_key, authorization, rid)
     authorize(who, rid, Permission.READ_AVAILABILITY)
     result = await reads.read_availability(rt.db, rid, query.date, query.party_size, query.time, probe)
-    return Response(render_json(result), media_type="application/json")
+    return render_json(result)
 
 
 @router.post("/holds", status_code=201, response_model=HoldOut, operation_id="createHold")

@@ -1,0 +1,133 @@
+"""The availability fast path (api.fastpath) answers exactly as the route does: the
+same status, body and headers, for answers and refusals alike; what it cannot answer
+goes to the route; its requests are counted and logged under the route's template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from seatwise.api import fastpath
+from seatwise.api.metrics import REQUESTS
+from tests.conftest import ADMIN_KEY, DAY, small_venue
+
+TEMPLATE = "/v1/restaurants/{rid}/availability"
+VARYING = {"date", "x-request-id"}
+
+
+def _seen(response: httpx.Response) -> tuple[int, dict[str, str], Any]:
+    headers = {k: v for k, v in response.headers.items() if k not in VARYING}
+    body = response.json()
+    if isinstance(body, dict):
+        body.pop("request_id", None)  # a problem names its request
+    return response.status_code, headers, body
+
+
+def _count(status: str) -> float:
+    return float(REQUESTS.labels(TEMPLATE, "GET", status)._value.get())
+
+
+@pytest.fixture
+def route_only(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Call to send every availability request the normal way (no fast path)."""
+
+    def switch_off() -> None:
+        async def none(_self: Any, _scope: Any, _rid: str) -> None:
+            return None
+
+        monkeypatch.setattr(fastpath.AvailabilityFastPath, "_answer", none)
+
+    return switch_off
+
+
+@pytest.fixture
+def room(create_restaurant: Callable[..., dict[str, Any]], base_url: str) -> tuple[dict[str, Any], str]:
+    r = create_restaurant(small_venue(tables=2))
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {r['api_keys']['channel']}"}) as c:
+        booked = c.post(
+            f"/v1/restaurants/{r['id']}/bookings",
+            json={"party_size": 2, "start": f"{DAY}T19:00", "guest": {"name": "Ada"}},
+        )
+        assert booked.status_code == 201, booked.text
+    return r, base_url
+
+
+def _cases(r: dict[str, Any], other: dict[str, Any]) -> list[tuple[str, dict[str, str], str | None]]:
+    """(path, query, key): answers, refusals, and what only the route answers."""
+    avail = f"/v1/restaurants/{r['id']}/availability"
+    channel = r["api_keys"]["channel"]
+    return [
+        (avail, {"date": DAY, "party_size": "2"}, channel),
+        (avail, {"date": DAY, "party_size": "2", "time": "19:00"}, channel),
+        (avail, {"date": DAY, "party_size": "2", "time": "19:07"}, channel),  # off the grid
+        (avail, {"date": DAY, "party_size": "2", "unknown": "x"}, ADMIN_KEY),  # unknown parameters ignored
+        (avail, {"date": "2027-02-30", "party_size": "2"}, channel),  # no such date: a refusal
+        (avail, {"date": DAY, "party_size": "2", "time": "03:00"}, channel),  # outside service hours: not available
+        (avail, {"date": DAY, "party_size": "2"}, "sw_not_a_key"),  # 401
+        (avail, {"date": DAY, "party_size": "2"}, None),  # 401, no header
+        (avail, {"date": DAY, "party_size": "2"}, other["api_keys"]["channel"]),  # another restaurant's key
+        ("/v1/restaurants/not-an-id/availability", {"date": DAY, "party_size": "2"}, channel),
+        (avail, {"date": DAY, "party_size": "+2"}, channel),  # 422 from the route
+        (avail, {"date": DAY}, channel),  # 422: party_size missing
+    ]
+
+
+def test_the_fast_path_answers_exactly_as_the_route(
+    room: tuple[dict[str, Any], str], create_restaurant: Callable[..., dict[str, Any]], route_only: Callable[[], None]
+) -> None:
+    r, base_url = room
+    other = create_restaurant(small_venue(tables=1))
+    cases = _cases(r, other)
+
+    def ask() -> list[tuple[int, dict[str, str], Any]]:
+        answers = []
+        with httpx.Client(base_url=base_url) as c:
+            for path, query, key in cases:
+                headers = {"Authorization": f"Bearer {key}"} if key else {}
+                answers.append(_seen(c.get(path, params=query, headers=headers)))
+        return answers
+
+    answered: list[object] = []
+    real = fastpath.AvailabilityFastPath._answer
+
+    async def counted(self: Any, scope: Any, rid: str) -> Any:
+        response = await real(self, scope, rid)
+        answered.append(response)
+        return response
+
+    ok_before = _count("200")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastpath.AvailabilityFastPath, "_answer", counted)
+        fast = ask()
+    # All but the two queries the route refuses field by field were answered here.
+    assert [a is not None for a in answered] == [True] * 10 + [False] * 2
+    assert _count("200") == ok_before + 5  # counted under the route's template
+    route_only()
+    assert ask() == fast
+    statuses = [status for status, _, _ in fast]
+    assert statuses == [200, 200, 200, 200, 422, 200, 401, 401, 404, 404, 422, 422]
+    assert fast[0][1]["content-type"] == "application/json"
+    assert fast[0][1]["x-content-type-options"] == "nosniff"
+    assert fast[6][1]["www-authenticate"] == "Bearer"
+
+
+def test_a_booking_is_in_the_next_answer_of_the_fast_path(room: tuple[dict[str, Any], str]) -> None:
+    r, base_url = room
+    url = f"/v1/restaurants/{r['id']}/availability"
+    query = {"date": DAY, "party_size": "2", "time": "19:00"}
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {r['api_keys']['channel']}"}) as c:
+        before = c.get(url, params=query).json()
+        assert before["available"] is True
+        again = c.get(url, params=query).json()  # from the cache
+        assert again == before
+        booked = c.post(url.replace("availability", "bookings"), json={**_body(), "start": f"{DAY}T19:00"})
+        assert booked.status_code == 201, booked.text
+        after = c.get(url, params=query).json()
+        assert after["available"] is False  # the second of two tables: none left at 19:00
+
+
+def _body() -> dict[str, Any]:
+    return {"party_size": 2, "guest": {"name": "Grace"}}
