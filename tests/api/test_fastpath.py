@@ -1,9 +1,11 @@
-"""The availability fast path (api.fastpath) answers exactly as the route does: the
-same status, body and headers, for answers and refusals alike; what it cannot answer
-goes to the route; its requests are counted and logged under the route's template."""
+"""The fast path (api.fastpath) answers exactly as the routes do: the same status,
+body and headers, for answers and refusals alike, for availability and for direct
+bookings; what it cannot answer goes to the route; its requests are counted under
+the route's template."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +18,7 @@ from tests.conftest import ADMIN_KEY, DAY, small_venue
 
 TEMPLATE = "/v1/restaurants/{rid}/availability"
 VARYING = {"date", "x-request-id"}
+VARYING_FIELDS = {"id", "created_at", "updated_at", "request_id"}
 
 
 def _seen(response: httpx.Response) -> tuple[int, dict[str, str], Any]:
@@ -38,7 +41,7 @@ def route_only(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
         async def none(_self: Any, _scope: Any, _rid: str) -> None:
             return None
 
-        monkeypatch.setattr(fastpath.AvailabilityFastPath, "_answer", none)
+        monkeypatch.setattr(fastpath.FastPath, "_availability", none)
 
     return switch_off
 
@@ -91,7 +94,7 @@ def test_the_fast_path_answers_exactly_as_the_route(
         return answers
 
     answered: list[object] = []
-    real = fastpath.AvailabilityFastPath._answer
+    real = fastpath.FastPath._availability
 
     async def counted(self: Any, scope: Any, rid: str) -> Any:
         response = await real(self, scope, rid)
@@ -100,7 +103,7 @@ def test_the_fast_path_answers_exactly_as_the_route(
 
     ok_before = _count("200")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fastpath.AvailabilityFastPath, "_answer", counted)
+        patch.setattr(fastpath.FastPath, "_availability", counted)
         fast = ask()
     # All but the two queries the route refuses field by field were answered here.
     assert [a is not None for a in answered] == [True] * 10 + [False] * 2
@@ -131,3 +134,78 @@ def test_a_booking_is_in_the_next_answer_of_the_fast_path(room: tuple[dict[str, 
 
 def _body() -> dict[str, Any]:
     return {"party_size": 2, "guest": {"name": "Grace"}}
+
+
+def _normalised(value: Any, ids: set[str]) -> Any:
+    """`value` with what differs between two equal histories taken out: ids,
+    restaurants' ids and times of creation."""
+    if isinstance(value, dict):
+        return {k: _normalised(v, ids) for k, v in value.items() if k not in VARYING_FIELDS}
+    if isinstance(value, list):
+        return [_normalised(v, ids) for v in value]
+    if isinstance(value, str):
+        for rid in ids:
+            value = value.replace(rid, "<restaurant>")
+    return value
+
+
+def test_a_booking_by_the_fast_path_is_answered_as_by_the_route(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same requests against two restaurants in the same state, one each way."""
+    guest = {"name": "Ada"}
+
+    def history(r: dict[str, Any], other: dict[str, Any]) -> list[tuple[int, dict[str, str], Any]]:
+        url = f"/v1/restaurants/{r['id']}/bookings"
+        channel, staff = r["api_keys"]["channel"], r["api_keys"]["staff"]
+        json_ = {"Content-Type": "application/json"}
+        steps: list[tuple[str, str | None, dict[str, str], Any]] = [
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T19:00", "guest": guest}),
+            (url, channel, {"Idempotency-Key": "k1"}, {"party_size": 2, "start": f"{DAY}T19:00", "guest": guest}),
+            (url, channel, {"Idempotency-Key": "k1"}, {"party_size": 2, "start": f"{DAY}T19:00", "guest": guest}),
+            (url, channel, {"Idempotency-Key": "k1"}, {"party_size": 3, "start": f"{DAY}T19:00", "guest": guest}),
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T19:00", "guest": guest}),  # the room is full
+            (url, channel, {}, {"party_size": 40, "start": f"{DAY}T20:00", "guest": guest}),
+            (url, channel, {}, {"party_size": 2, "start": "2020-01-01T19:00", "guest": guest}),
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T03:00", "guest": guest}),
+            (url, staff, {}, {"party_size": 2, "start": f"{DAY}T20:00", "guest": guest, "table_labels": ["T1"]}),
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest, "allow_slack": True}),
+            (url, "sw_not_a_key", {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            (url, None, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            (url, other["api_keys"]["channel"], {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            ("/v1/restaurants/x/bookings", channel, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            # What only the route judges: the body, the key's bounds, the content type.
+            (url, channel, {}, {"party_size": "2", "start": f"{DAY}T21:00", "guest": guest}),
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest, "extra": 1}),
+            (url, None, {}, {"party_size": "2", "start": f"{DAY}T21:00", "guest": guest}),
+            (url, channel, {"Idempotency-Key": ""}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            (url, channel, {"Idempotency-Key": "k" * 201}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            (url, channel, {}, b"{not json"),
+            (url, channel, {"Content-Type": "text/plain"}, b'{"party_size": 2}'),
+        ]
+        seen = []
+        with httpx.Client(base_url=base_url) as c:
+            for path, key, headers, body in steps:
+                sent = {**json_, **headers, **({"Authorization": f"Bearer {key}"} if key else {})}
+                content = body if isinstance(body, bytes) else json.dumps(body).encode()
+                response = c.post(path, content=content, headers=sent)
+                status, kept, answer = _seen(response)
+                seen.append((status, kept, _normalised(answer, {r["id"], other["id"]})))
+        return seen
+
+    doc = small_venue(tables=2)
+    fast_room, route_room, other = create_restaurant(doc), create_restaurant(doc), create_restaurant(doc)
+    real, parsed = fastpath._booking_body, []
+
+    def counted(*args: Any) -> Any:
+        parsed.append(real(*args))
+        return parsed[-1]
+
+    monkeypatch.setattr(fastpath, "_booking_body", counted)
+    fast = history(fast_room, other)
+    assert [p is not None for p in parsed] == [True] * 14 + [False] * 7  # answered here, then by the route
+    monkeypatch.setattr(fastpath, "_booking_body", lambda *_args: None)  # every booking the normal way
+    assert history(route_room, other) == fast
+    assert [status for status, _, _ in fast] == [
+        201, 201, 200, 409, 409, 422, 422, 422, 201, 403, 401, 401, 404, 404, 422, 422, 401, 422, 422, 422, 422
+    ]  # fmt: skip

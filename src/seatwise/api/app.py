@@ -22,7 +22,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from seatwise import logs, telemetry
-from seatwise.api.fastpath import AvailabilityFastPath
+from seatwise.api.fastpath import FastPath
 from seatwise.api.guard import GuardMiddleware
 from seatwise.api.metrics import MetricsMiddleware
 from seatwise.api.problems import PROBLEM_SCHEMA
@@ -40,6 +40,16 @@ from seatwise.runtime import Runtime
 
 _log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+
+
+def unexpected_response(exc: Exception) -> JSONResponse:
+    """The answer to an error that is not a refusal: 503 for the database (store/db.py
+    turns its errors into DatabaseUnavailable; this is the net under it), else 500."""
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout):
+        _log.warning("database error outside the store: %s", exc)
+        return problem_response(DatabaseUnavailable("the database is unreachable; retry shortly"))
+    _log.exception("unhandled error", exc_info=exc)
+    return problem_response(InternalError("internal error"))
 
 
 def problem_response(error: SeatwiseError) -> JSONResponse:
@@ -123,15 +133,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(psycopg.InterfaceError)
     @app.exception_handler(PoolTimeout)
-    async def database_error(_: Request, exc: Exception) -> JSONResponse:
-        # store/db.py turns these into DatabaseUnavailable; this is the net under it.
-        _log.warning("database error outside the store: %s", exc)
-        return problem_response(DatabaseUnavailable("the database is unreachable; retry shortly"))
-
     @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
-        _log.exception("unhandled error", exc_info=exc)
-        return problem_response(InternalError("internal error"))
+    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        return unexpected_response(exc)
 
     for router in routes.ROUTERS:
         app.include_router(router)
@@ -150,7 +154,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             swagger_favicon_url="/docs/assets/favicon.png",
         )
 
-    app.add_middleware(AvailabilityFastPath, routes=routes.bookings.router.routes)  # innermost of ours: api.fastpath
+    app.add_middleware(FastPath, routes=routes.bookings.router.routes)  # innermost of ours: api.fastpath
     app.add_middleware(GuardMiddleware)
     app.add_middleware(MetricsMiddleware)  # counts the guard's refusals too
     app.add_middleware(RequestContextMiddleware)  # outermost: every later log line has the id

@@ -1,22 +1,32 @@
-"""The availability read, answered before FastAPI's routing (issue 15: availability
-is most of the traffic).
+"""The two hottest requests, answered before FastAPI's routing (issue 15): reading
+availability, and booking directly.
 
 A pure ASGI middleware, innermost of the app's own (so the request id, the access log
-line, the metrics and the edge headers are the same as for any request): a
-`GET /v1/restaurants/{rid}/availability` whose query is valid is answered by the
-route's own body (`routes.bookings.availability_answer`), with the route's
-response, or with the problem the route's handler would render for a refusal. The
-route, its dependencies and FastAPI's per-request machinery are skipped, and with
-them about a third of a cached answer's CPU (measured: bench/concurrent_availability.py).
+line, the metrics and the edge guards are the same as for any request). A
+`GET /v1/restaurants/{rid}/availability` whose query is valid, or a
+`POST /v1/restaurants/{rid}/bookings` whose JSON body and `Idempotency-Key` are
+valid, is answered by the route's own body (`routes.bookings.availability_answer`,
+`booking_answer`), after the same steps the route's dependencies take, in their
+order (the key probed, then the restaurant id parsed); a refusal is the problem the
+route's handler renders. FastAPI's per-request machinery (routing, dependency
+solving, parameter and body validation against the signature) is skipped, and with
+it about a third of a cached availability answer's CPU (bench/concurrent_availability.py).
 
-Anything else goes the normal way: another path or method, a query the route would
-refuse (its 422 is rendered there, field by field), or an error that is not a
-refusal (the app's handlers answer it; a GET changes nothing, so running it again
-there is safe). The route stays the one documented in the OpenAPI document.
+Anything else goes the normal way, untouched (a body read here is handed on as it
+came): another path or method, and any request the route would refuse before its
+body runs (a query, body or header it refuses field by field, with its own order of
+errors). An availability read that fails with an error that is not a refusal goes
+there too (a GET changes nothing, so running it again is safe); a booking never
+does: once its use case started, any error is answered here as the app's handlers
+answer it (`api.app.unexpected_response`), so a write is never run twice.
+
+The routes stay the ones documented in the OpenAPI document, and
+tests/api/test_fastpath.py checks both ways give the same answers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,32 +34,51 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatwise.core.errors import SeatwiseError
 
-PATH = re.compile(r"/v1/restaurants/([^/]+)/availability")
-TEMPLATE = "/v1/restaurants/{rid}/availability"
+AVAILABILITY = re.compile(r"/v1/restaurants/([^/]+)/availability")
+BOOKINGS = re.compile(r"/v1/restaurants/([^/]+)/bookings")
+TEMPLATES = {"GET": "/v1/restaurants/{rid}/availability", "POST": "/v1/restaurants/{rid}/bookings"}
+MAX_KEY = 200  # the route's Idempotency-Key bounds: 1..200 characters
 
 
-class AvailabilityFastPath:
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (as Starlette's `Headers.get`)."""
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), None)
+
+
+class FastPath:
     def __init__(self, app: ASGIApp, *, routes: list[Any]) -> None:
         self.app = app
-        found = [r for r in routes if isinstance(r, APIRoute) and r.path == TEMPLATE and "GET" in (r.methods or ())]
-        if len(found) != 1:
-            raise LookupError(f"no single GET route {TEMPLATE}")
-        self.route = found[0]
+        self.routes: dict[str, APIRoute] = {}
+        for method, template in TEMPLATES.items():
+            found = [
+                r for r in routes if isinstance(r, APIRoute) and r.path == template and method in (r.methods or ())
+            ]
+            if len(found) != 1:
+                raise LookupError(f"no single {method} route {template}")
+            self.routes[method] = found[0]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and (match := PATH.fullmatch(scope["path"])):
-            response = await self._answer(scope, match.group(1))
-            if response is not None:
-                scope["route"], scope["path_params"] = self.route, {"rid": match.group(1)}
-                await response(scope, receive, send)
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "GET" and (match := AVAILABILITY.fullmatch(scope["path"])):
+                response = await self._availability(scope, match.group(1))
+                if response is not None:
+                    await self._send(response, scope, match.group(1), receive, send)
+                    return
+            elif method == "POST" and (match := BOOKINGS.fullmatch(scope["path"])):
+                await self._booking(scope, match.group(1), receive, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope, rid: str) -> Response | None:
+    async def _send(self, response: Response, scope: Scope, rid: str, receive: Receive, send: Send) -> None:
+        scope["route"], scope["path_params"] = self.routes[scope["method"]], {"rid": rid}
+        await response(scope, receive, send)
+
+    async def _availability(self, scope: Scope, rid: str) -> Response | None:
         """The route's response, or None to let the route answer."""
         from seatwise.api.app import problem_response
         from seatwise.api.routes.bookings import JSON, AvailabilityQuery, availability_answer
@@ -58,11 +87,66 @@ class AvailabilityFastPath:
             query = AvailabilityQuery.model_validate(dict(QueryParams(scope["query_string"])))
         except ValidationError:
             return None
-        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
         rt = scope["app"].state.runtime
         try:
-            return Response(await availability_answer(rt, rid, query, authorization), media_type=JSON)
+            answer = await availability_answer(rt, rid, query, _header(scope, b"authorization"))
+            return Response(answer, media_type=JSON)
         except SeatwiseError as refusal:
             return problem_response(refusal)
         except Exception:  # the app's handlers answer it, on the normal way
             return None
+
+    async def _booking(self, scope: Scope, rid: str, receive: Receive, send: Send) -> None:
+        from seatwise.api.app import problem_response, unexpected_response
+        from seatwise.api.routes.bookings import BookingIn, booking_answer
+        from seatwise.services.auth import authenticate_with_versions, bearer_token
+        from seatwise.services.ids import parse_id
+
+        messages: list[Message] = []
+        body = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        parsed = _booking_body(scope, messages, body, BookingIn)
+        if parsed is None:
+
+            async def replay() -> Message:
+                return messages.pop(0) if messages else await receive()
+
+            await self.app(scope, replay, send)
+            return
+        booking, key = parsed
+        rt = scope["app"].state.runtime
+        try:
+            token = bearer_token(_header(scope, b"authorization"))
+            probed = await authenticate_with_versions(rt.reads, rt.admin_key, token, rid)
+            response: Response = await booking_answer(rt, probed, parse_id(rid, "restaurant"), booking, key)
+        except SeatwiseError as refusal:
+            response = problem_response(refusal)
+        except Exception as exc:  # once the use case may have run, never the normal way again
+            response = unexpected_response(exc)
+        await self._send(response, scope, rid, receive, send)
+
+
+def _booking_body(
+    scope: Scope, messages: list[Message], body: bytes, model: type[Any]
+) -> tuple[Any, str | None] | None:
+    """The booking body as `model` and the Idempotency-Key, or None when the route
+    must judge the request (anything but a whole JSON body and a valid key)."""
+    if messages[-1]["type"] != "http.request":
+        return None  # the client went away: the route sees it
+    content_type = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+    if content_type != "application/json":
+        return None
+    key = _header(scope, b"idempotency-key")
+    if key is not None and not 1 <= len(key) <= MAX_KEY:
+        return None
+    try:
+        return model.model_validate(json.loads(body)), key
+    except (ValueError, ValidationError):  # not JSON (json's errors are ValueErrors), or not the model
+        return None

@@ -15,7 +15,7 @@ from seatwise.api.render import encode_json, render_json
 from seatwise.runtime import Runtime
 from seatwise.services import availability as reads
 from seatwise.services import bookings, holds, moves, status
-from seatwise.services.auth import Permission, authenticate_read, authorize
+from seatwise.services.auth import Permission, Probed, authenticate_read, authorize
 from seatwise.services.ids import parse_id
 from seatwise.services.results import Guest, to_json
 
@@ -171,6 +171,15 @@ async def create_booking(
 ) -> Response:
     """Book directly (hold and confirm in one step); same key and body answer 200. In shadow
     mode a refusal is accepted unassigned, `overbooked`, with the code in `would_refuse`."""
+    return await booking_answer(rt, probed, rid, body, idempotency_key)
+
+
+async def booking_answer(
+    rt: Runtime, probed: Probed, rid: str, body: BookingIn, idempotency_key: str | None
+) -> Response:
+    """The direct booking's response, once its key was probed and its restaurant id
+    parsed, or the refusal raised: the route's and the fast path's one body
+    (api.fastpath)."""
     who, seen = probed
     authorize(who, rid, Permission.CREATE_BOOKING)
     request = bookings.BookingRequest(
