@@ -18,7 +18,7 @@ from tests.conftest import ADMIN_KEY, DAY, small_venue
 
 TEMPLATE = "/v1/restaurants/{rid}/availability"
 VARYING = {"date", "x-request-id"}
-VARYING_FIELDS = {"id", "created_at", "updated_at", "request_id"}
+VARYING_FIELDS = {"id", "created_at", "updated_at", "request_id", "expires_at"}
 
 
 def _seen(response: httpx.Response) -> tuple[int, dict[str, str], Any]:
@@ -149,17 +149,56 @@ def _normalised(value: Any, ids: set[str]) -> Any:
     return value
 
 
+Step = tuple[str, str | None, dict[str, str], Any]  # path, key (None: no header), headers, body
+
+
+def _both_ways(
+    create_restaurant: Callable[..., dict[str, Any]],
+    base_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    steps: Callable[[dict[str, Any], dict[str, Any]], list[Step]],
+) -> tuple[list[tuple[int, dict[str, str], Any]], list[bool]]:
+    """`steps` POSTed to one restaurant through the fast path and to another in the
+    same state the normal way; the answers (ids and times taken out), checked equal,
+    and which ones the fast path answered itself."""
+
+    def history(r: dict[str, Any], other: dict[str, Any]) -> list[tuple[int, dict[str, str], Any]]:
+        seen = []
+        with httpx.Client(base_url=base_url) as c:
+            for path, key, headers, body in steps(r, other):
+                sent = {"Content-Type": "application/json", **headers}
+                if key:
+                    sent["Authorization"] = f"Bearer {key}"
+                content = body if isinstance(body, bytes) else json.dumps(body).encode()
+                status, kept, answer = _seen(c.post(path, content=content, headers=sent))
+                seen.append((status, kept, _normalised(answer, {r["id"], other["id"]})))
+        return seen
+
+    doc = small_venue(tables=2)
+    fast_room, route_room, other = create_restaurant(doc), create_restaurant(doc), create_restaurant(doc)
+    real, parsed = fastpath._write_body, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(real(*args, **kwargs))
+        return parsed[-1]
+
+    monkeypatch.setattr(fastpath, "_write_body", counted)
+    fast = history(fast_room, other)
+    monkeypatch.setattr(fastpath, "_write_body", lambda *_a, **_k: None)  # every write the normal way
+    assert history(route_room, other) == fast
+    return fast, [p is not None for p in parsed]
+
+
 def test_a_booking_by_the_fast_path_is_answered_as_by_the_route(
     create_restaurant: Callable[..., dict[str, Any]], base_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same requests against two restaurants in the same state, one each way."""
     guest = {"name": "Ada"}
 
-    def history(r: dict[str, Any], other: dict[str, Any]) -> list[tuple[int, dict[str, str], Any]]:
+    def steps(r: dict[str, Any], other: dict[str, Any]) -> list[Step]:
         url = f"/v1/restaurants/{r['id']}/bookings"
         channel, staff = r["api_keys"]["channel"], r["api_keys"]["staff"]
-        json_ = {"Content-Type": "application/json"}
-        steps: list[tuple[str, str | None, dict[str, str], Any]] = [
+        at = {"start": f"{DAY}T21:00", "guest": guest}
+        return [
             (url, channel, {}, {"party_size": 2, "start": f"{DAY}T19:00", "guest": guest}),
             (url, channel, {"Idempotency-Key": "k1"}, {"party_size": 2, "start": f"{DAY}T19:00", "guest": guest}),
             (url, channel, {"Idempotency-Key": "k1"}, {"party_size": 2, "start": f"{DAY}T19:00", "guest": guest}),
@@ -169,43 +208,49 @@ def test_a_booking_by_the_fast_path_is_answered_as_by_the_route(
             (url, channel, {}, {"party_size": 2, "start": "2020-01-01T19:00", "guest": guest}),
             (url, channel, {}, {"party_size": 2, "start": f"{DAY}T03:00", "guest": guest}),
             (url, staff, {}, {"party_size": 2, "start": f"{DAY}T20:00", "guest": guest, "table_labels": ["T1"]}),
-            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest, "allow_slack": True}),
-            (url, "sw_not_a_key", {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
-            (url, None, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
-            (url, other["api_keys"]["channel"], {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
-            ("/v1/restaurants/x/bookings", channel, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            (url, channel, {}, {"party_size": 2, **at, "allow_slack": True}),
+            (url, "sw_not_a_key", {}, {"party_size": 2, **at}),
+            (url, None, {}, {"party_size": 2, **at}),
+            (url, other["api_keys"]["channel"], {}, {"party_size": 2, **at}),
+            ("/v1/restaurants/x/bookings", channel, {}, {"party_size": 2, **at}),
             # What only the route judges: the body, the key's bounds, the content type.
-            (url, channel, {}, {"party_size": "2", "start": f"{DAY}T21:00", "guest": guest}),
-            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest, "extra": 1}),
-            (url, None, {}, {"party_size": "2", "start": f"{DAY}T21:00", "guest": guest}),
-            (url, channel, {"Idempotency-Key": ""}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
-            (url, channel, {"Idempotency-Key": "k" * 201}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": guest}),
+            (url, channel, {}, {"party_size": "2", **at}),
+            (url, channel, {}, {"party_size": 2, **at, "extra": 1}),
+            (url, None, {}, {"party_size": "2", **at}),
+            (url, channel, {"Idempotency-Key": ""}, {"party_size": 2, **at}),
+            (url, channel, {"Idempotency-Key": "k" * 201}, {"party_size": 2, **at}),
             (url, channel, {}, b"{not json"),
             (url, channel, {"Content-Type": "text/plain"}, b'{"party_size": 2}'),
         ]
-        seen = []
-        with httpx.Client(base_url=base_url) as c:
-            for path, key, headers, body in steps:
-                sent = {**json_, **headers, **({"Authorization": f"Bearer {key}"} if key else {})}
-                content = body if isinstance(body, bytes) else json.dumps(body).encode()
-                response = c.post(path, content=content, headers=sent)
-                status, kept, answer = _seen(response)
-                seen.append((status, kept, _normalised(answer, {r["id"], other["id"]})))
-        return seen
 
-    doc = small_venue(tables=2)
-    fast_room, route_room, other = create_restaurant(doc), create_restaurant(doc), create_restaurant(doc)
-    real, parsed = fastpath._booking_body, []
-
-    def counted(*args: Any) -> Any:
-        parsed.append(real(*args))
-        return parsed[-1]
-
-    monkeypatch.setattr(fastpath, "_booking_body", counted)
-    fast = history(fast_room, other)
-    assert [p is not None for p in parsed] == [True] * 14 + [False] * 7  # answered here, then by the route
-    monkeypatch.setattr(fastpath, "_booking_body", lambda *_args: None)  # every booking the normal way
-    assert history(route_room, other) == fast
+    fast, answered_here = _both_ways(create_restaurant, base_url, monkeypatch, steps)
+    assert answered_here == [True] * 14 + [False] * 7
     assert [status for status, _, _ in fast] == [
         201, 201, 200, 409, 409, 422, 422, 422, 201, 403, 401, 401, 404, 404, 422, 422, 401, 422, 422, 422, 422
     ]  # fmt: skip
+
+
+def test_a_hold_by_the_fast_path_is_answered_as_by_the_route(
+    create_restaurant: Callable[..., dict[str, Any]], base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def steps(r: dict[str, Any], other: dict[str, Any]) -> list[Step]:
+        url = f"/v1/restaurants/{r['id']}/holds"
+        channel, staff = r["api_keys"]["channel"], r["api_keys"]["staff"]
+        return [
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T19:00"}),
+            (url, channel, {"Idempotency-Key": ""}, {"party_size": 2, "start": f"{DAY}T19:00"}),  # not a hold's header
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T19:00"}),  # the room is full
+            (url, channel, {}, {"party_size": 40, "start": f"{DAY}T20:00"}),
+            (url, channel, {}, {"party_size": 2, "start": "2020-01-01T19:00"}),
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T03:00"}),
+            (url, staff, {}, {"party_size": 2, "start": f"{DAY}T20:00", "table_labels": ["T1"]}),
+            (url, "sw_not_a_key", {}, {"party_size": 2, "start": f"{DAY}T21:00"}),
+            (url, other["api_keys"]["channel"], {}, {"party_size": 2, "start": f"{DAY}T21:00"}),
+            ("/v1/restaurants/x/holds", channel, {}, {"party_size": 2, "start": f"{DAY}T21:00"}),
+            (url, channel, {}, {"party_size": 2, "start": f"{DAY}T21:00", "guest": {"name": "Ada"}}),  # route: extra
+            (url, channel, {}, b"[]"),
+        ]
+
+    fast, answered_here = _both_ways(create_restaurant, base_url, monkeypatch, steps)
+    assert answered_here == [True] * 10 + [False] * 2
+    assert [status for status, _, _ in fast] == [201, 201, 409, 422, 422, 422, 201, 401, 404, 404, 422, 422]

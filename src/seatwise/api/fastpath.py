@@ -1,13 +1,14 @@
-"""The two hottest requests, answered before FastAPI's routing (issue 15): reading
-availability, and booking directly.
+"""The hottest requests, answered before FastAPI's routing (issue 15): reading
+availability, booking directly, and holding tables.
 
 A pure ASGI middleware, innermost of the app's own (so the request id, the access log
 line, the metrics and the edge guards are the same as for any request). A
 `GET /v1/restaurants/{rid}/availability` whose query is valid, or a
-`POST /v1/restaurants/{rid}/bookings` whose JSON body and `Idempotency-Key` are
-valid, is answered by the route's own body (`routes.bookings.availability_answer`,
-`booking_answer`), after the same steps the route's dependencies take, in their
-order (the key probed, then the restaurant id parsed); a refusal is the problem the
+`POST /v1/restaurants/{rid}/bookings` (or `/holds`) whose JSON body (and, for a
+booking, `Idempotency-Key`) is valid, is answered by the route's own body
+(`routes.bookings.availability_answer`, `booking_answer`, `hold_answer`), after the
+same steps the route's dependencies take, in their order (the key probed, then the
+restaurant id parsed); a refusal is the problem the
 route's handler renders. FastAPI's per-request machinery (routing, dependency
 solving, parameter and body validation against the signature) is skipped, and with
 it about a third of a cached availability answer's CPU (bench/concurrent_availability.py).
@@ -16,7 +17,7 @@ Anything else goes the normal way, untouched (a body read here is handed on as i
 came): another path or method, and any request the route would refuse before its
 body runs (a query, body or header it refuses field by field, with its own order of
 errors). An availability read that fails with an error that is not a refusal goes
-there too (a GET changes nothing, so running it again is safe); a booking never
+there too (a GET changes nothing, so running it again is safe); a write never
 does: once its use case started, any error is answered here as the app's handlers
 answer it (`api.app.unexpected_response`), so a write is never run twice.
 
@@ -39,8 +40,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seatwise.core.errors import SeatwiseError
 
 AVAILABILITY = re.compile(r"/v1/restaurants/([^/]+)/availability")
-BOOKINGS = re.compile(r"/v1/restaurants/([^/]+)/bookings")
-TEMPLATES = {"GET": "/v1/restaurants/{rid}/availability", "POST": "/v1/restaurants/{rid}/bookings"}
+WRITES = re.compile(r"/v1/restaurants/([^/]+)/(bookings|holds)")
+TEMPLATES = {
+    ("GET", "availability"): "/v1/restaurants/{rid}/availability",
+    ("POST", "bookings"): "/v1/restaurants/{rid}/bookings",
+    ("POST", "holds"): "/v1/restaurants/{rid}/holds",
+}
 MAX_KEY = 200  # the route's Idempotency-Key bounds: 1..200 characters
 
 
@@ -52,14 +57,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class FastPath:
     def __init__(self, app: ASGIApp, *, routes: list[Any]) -> None:
         self.app = app
-        self.routes: dict[str, APIRoute] = {}
-        for method, template in TEMPLATES.items():
+        self.routes: dict[tuple[str, str], APIRoute] = {}
+        for (method, name), template in TEMPLATES.items():
             found = [
                 r for r in routes if isinstance(r, APIRoute) and r.path == template and method in (r.methods or ())
             ]
             if len(found) != 1:
                 raise LookupError(f"no single {method} route {template}")
-            self.routes[method] = found[0]
+            self.routes[method, name] = found[0]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -67,15 +72,15 @@ class FastPath:
             if method == "GET" and (match := AVAILABILITY.fullmatch(scope["path"])):
                 response = await self._availability(scope, match.group(1))
                 if response is not None:
-                    await self._send(response, scope, match.group(1), receive, send)
+                    await self._send(response, scope, "availability", match.group(1), receive, send)
                     return
-            elif method == "POST" and (match := BOOKINGS.fullmatch(scope["path"])):
-                await self._booking(scope, match.group(1), receive, send)
+            elif method == "POST" and (match := WRITES.fullmatch(scope["path"])):
+                await self._write(scope, match.group(2), match.group(1), receive, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _send(self, response: Response, scope: Scope, rid: str, receive: Receive, send: Send) -> None:
-        scope["route"], scope["path_params"] = self.routes[scope["method"]], {"rid": rid}
+    async def _send(self, response: Response, scope: Scope, name: str, rid: str, receive: Receive, send: Send) -> None:
+        scope["route"], scope["path_params"] = self.routes[scope["method"], name], {"rid": rid}
         await response(scope, receive, send)
 
     async def _availability(self, scope: Scope, rid: str) -> Response | None:
@@ -96,11 +101,14 @@ class FastPath:
         except Exception:  # the app's handlers answer it, on the normal way
             return None
 
-    async def _booking(self, scope: Scope, rid: str, receive: Receive, send: Send) -> None:
+    async def _write(self, scope: Scope, name: str, rid: str, receive: Receive, send: Send) -> None:
+        """A booking or a hold (`name`), answered here unless the route must judge it."""
         from seatwise.api.app import problem_response, unexpected_response
-        from seatwise.api.routes.bookings import BookingIn, booking_answer
+        from seatwise.api.routes.bookings import BookingIn, HoldIn, booking_answer, hold_answer
         from seatwise.services.auth import authenticate_with_versions, bearer_token
         from seatwise.services.ids import parse_id
+
+        model, answer = (BookingIn, booking_answer) if name == "bookings" else (HoldIn, hold_answer)
 
         messages: list[Message] = []
         body = b""
@@ -112,7 +120,7 @@ class FastPath:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
-        parsed = _booking_body(scope, messages, body, BookingIn)
+        parsed = _write_body(scope, messages, body, model, keyed=name == "bookings")
         if parsed is None:
 
             async def replay() -> Message:
@@ -120,30 +128,30 @@ class FastPath:
 
             await self.app(scope, replay, send)
             return
-        booking, key = parsed
+        request, key = parsed
         rt = scope["app"].state.runtime
         try:
             token = bearer_token(_header(scope, b"authorization"))
             probed = await authenticate_with_versions(rt.reads, rt.admin_key, token, rid)
-            response: Response = await booking_answer(rt, probed, parse_id(rid, "restaurant"), booking, key)
+            response: Response = await answer(rt, probed, parse_id(rid, "restaurant"), request, key)
         except SeatwiseError as refusal:
             response = problem_response(refusal)
         except Exception as exc:  # once the use case may have run, never the normal way again
             response = unexpected_response(exc)
-        await self._send(response, scope, rid, receive, send)
+        await self._send(response, scope, name, rid, receive, send)
 
 
-def _booking_body(
-    scope: Scope, messages: list[Message], body: bytes, model: type[Any]
+def _write_body(
+    scope: Scope, messages: list[Message], body: bytes, model: type[Any], *, keyed: bool
 ) -> tuple[Any, str | None] | None:
-    """The booking body as `model` and the Idempotency-Key, or None when the route
-    must judge the request (anything but a whole JSON body and a valid key)."""
+    """The body as `model` and (`keyed`: a booking's) Idempotency-Key, or None when
+    the route must judge the request (anything but a whole JSON body and a valid key)."""
     if messages[-1]["type"] != "http.request":
         return None  # the client went away: the route sees it
     content_type = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
     if content_type != "application/json":
         return None
-    key = _header(scope, b"idempotency-key")
+    key = _header(scope, b"idempotency-key") if keyed else None  # a hold's route ignores the header
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         return None
     try:

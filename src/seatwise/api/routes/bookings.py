@@ -128,6 +128,13 @@ async def availability_answer(rt: Runtime, rid: str, query: AvailabilityQuery, a
 @router.post("/holds", status_code=201, response_model=HoldOut, operation_id="createHold")
 async def create_hold(rt: RuntimeDep, probed: ProbedDep, rid: RestaurantId, body: HoldIn) -> Response:
     """Reserve tables for a party until the hold expires; 409 CAPACITY_EXCEEDED with alternatives."""
+    return await hold_answer(rt, probed, rid, body)
+
+
+async def hold_answer(rt: Runtime, probed: Probed, rid: str, body: HoldIn, _key: str | None = None) -> Response:
+    """The new hold's response, once its key was probed and its restaurant id parsed,
+    or the refusal raised: the route's and the fast path's one body (api.fastpath).
+    A hold takes no Idempotency-Key (`_key` is there for the fast path's one call)."""
     who, seen = probed
     authorize(who, rid, Permission.MANAGE_HOLDS)
     request = holds.HoldRequest(body.party_size, body.start, body.table_labels)
