@@ -116,8 +116,9 @@ async def get_availability(request: Request, rid: str) -> Response:
 
 
 async def availability_answer(rt: Runtime, rid: str, query: AvailabilityQuery, authorization: str | None) -> bytes:
-    """The availability answer's JSON for restaurant `rid` (its id parsed), or the
-    refusal raised: the route's and the fast path's one body (api.fastpath)."""
+    """The availability answer's JSON for restaurant `rid` (an id that is not one
+    does not exist), or the refusal raised: the route's and the fast path's one body
+    (api.fastpath)."""
     rid = parse_id(rid, "restaurant")
     who, probe = await authenticate_read(rt.reads, rt.admin_key, authorization, rid)
     authorize(who, rid, Permission.READ_AVAILABILITY)
