@@ -30,6 +30,7 @@ from seatwise.config import load_settings
 from seatwise.runtime import Runtime
 from seatwise.store import migrate, server
 from seatwise.store.db import Database
+from seatwise.store.probe import AsyncReads
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "sw_admin_test_" + uuid.uuid4().hex
@@ -90,8 +91,14 @@ def serving(
     """The real app on `rt`, served by uvicorn on a loopback port in a thread with the
     production protocol and options; yields its base URL, stops it afterwards."""
     port = free_port()
+    # Each server its own read-probe pool: an asyncpg pool belongs to the event loop
+    # that opened it, and the app's lifespan closes it (in production one process
+    # serves one loop). Two servers sharing one (the session's and a test's own)
+    # used its connections from two loops and threads, and once crashed the process.
+    served = copy.copy(rt)
+    served.reads = AsyncReads(rt.db.url)
     config = uvicorn.Config(
-        create_app(rt),
+        create_app(served),
         host="127.0.0.1",
         port=port,
         log_level=log_level,
