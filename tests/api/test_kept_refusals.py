@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -214,21 +214,7 @@ def test_one_request_per_slot_passes_its_gate_and_waiters_look_when_a_refusal_is
             assert time.monotonic() - started >= 0.04
         assert order[-1] == "patient in"
 
-    # In a thread of its own: a loop may already run in this one (other tests' drivers).
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(scenario())
-        except BaseException as exc:  # handed to the test thread
-            failures.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
-    if failures:
-        raise failures[0]
+    _in_a_loop_of_its_own(scenario)
 
 
 def test_waiters_pass_a_gate_in_the_order_they_came() -> None:
@@ -248,6 +234,12 @@ def test_waiters_pass_a_gate_in_the_order_they_came() -> None:
         await asyncio.gather(*tasks)
         assert order == list("abcdefgh")
 
+    _in_a_loop_of_its_own(scenario)
+
+
+def _in_a_loop_of_its_own(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `scenario` on a new event loop in a thread of its own (a loop may already
+    run in this one: other tests' drivers), and raise what it raised."""
     failures: list[BaseException] = []
 
     def run() -> None:

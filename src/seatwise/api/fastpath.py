@@ -87,6 +87,7 @@ class FastPath:
         """The route's response, or None to let the route answer."""
         from seatwise.api.app import problem_response
         from seatwise.api.routes.bookings import JSON, AvailabilityQuery, availability_answer
+        from seatwise.services.ids import parse_id
 
         try:
             query = AvailabilityQuery.model_validate(dict(QueryParams(scope["query_string"])))
@@ -94,6 +95,7 @@ class FastPath:
             return None
         rt = scope["app"].state.runtime
         try:
+            rid = parse_id(rid, "restaurant")  # an id that is not one does not exist (404)
             answer = await availability_answer(rt, rid, query, _header(scope, b"authorization"))
             return Response(answer, media_type=JSON)
         except SeatwiseError as refusal:

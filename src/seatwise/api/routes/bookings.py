@@ -116,10 +116,8 @@ async def get_availability(request: Request, rid: str) -> Response:
 
 
 async def availability_answer(rt: Runtime, rid: str, query: AvailabilityQuery, authorization: str | None) -> bytes:
-    """The availability answer's JSON for restaurant `rid` (an id that is not one
-    does not exist), or the refusal raised: the route's and the fast path's one body
-    (api.fastpath)."""
-    rid = parse_id(rid, "restaurant")
+    """The availability answer's JSON for restaurant `rid` (its id parsed), or the
+    refusal raised: the route's and the fast path's one body (api.fastpath)."""
     who, probe = await authenticate_read(rt.reads, rt.admin_key, authorization, rid)
     authorize(who, rid, Permission.READ_AVAILABILITY)
     result = await reads.read_availability(rt.db, rid, query.date, query.party_size, query.time, probe)
