@@ -102,3 +102,11 @@ def test_serve_runs_two_workers_and_replaces_a_crashed_one(served: tuple[subproc
             break
         assert time.monotonic() < deadline, statuses
         time.sleep(0.5)
+    # Every worker, the replacement too, froze its startup heap out of full
+    # garbage collections (api.heap); each connection may reach either worker.
+    for _ in range(6):
+        with httpx.Client(base_url=base, timeout=5) as fresh:
+            text = fresh.get("/metrics").text
+        frozen = [line for line in text.splitlines() if line.startswith("seatwise_gc_frozen_objects ")]
+        assert frozen, text
+        assert float(frozen[0].split()[1]) > 50_000, frozen

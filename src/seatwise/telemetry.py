@@ -66,6 +66,17 @@ REFUSALS_KEPT = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+GC_FROZEN_OBJECTS = Gauge(
+    "seatwise_gc_frozen_objects",
+    "Objects this API worker froze out of Python's garbage collections once started (api.heap)",
+    registry=REGISTRY,
+)
+GC_FULL_COLLECTION_SECONDS = Histogram(
+    "seatwise_gc_full_collection_seconds",
+    "Pause of one full (generation 2) garbage collection of this API worker",
+    registry=REGISTRY,
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
 WORKER = Info("seatwise_worker", "The worker process this scrape came from", registry=REGISTRY)
 RESEATS = Counter(
     "seatwise_reseats_total",
