@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from seatwise.runtime import Runtime
-from seatwise.store.probe import PROBE_WAIT, AsyncReads
+from seatwise.store.probe import PROBE_SQL, PROBE_WAIT, AsyncReads
 from tests.conftest import DAY, client_for
 
 T = TypeVar("T")
@@ -159,3 +159,32 @@ def test_a_slow_but_reachable_database_is_waited_for_not_called_unavailable(
     assert len(answers) == 12
     assert all(p.role == "staff" and p.venue_version is not None for p in answers), answers
     assert took >= held  # they really waited past PROBE_WAIT for the lock
+
+
+def test_the_probe_is_planned_once_per_connection(
+    runtime: Runtime, create_restaurant: Callable[..., dict[str, Any]]
+) -> None:
+    """Each probe's arrays differ, and PostgreSQL would plan the statement again for
+    each (a custom plan: about a third of the probe's cost on the server); the pool
+    asks for the one generic plan instead."""
+    r = create_restaurant()
+    reads = AsyncReads(runtime.db.url, max_size=1, max_in_flight=1)
+
+    async def main() -> list[Any]:
+        try:
+            for _ in range(12):  # past the 5 custom plans PostgreSQL tries by default
+                await reads.probe(r["id"], r["api_keys"]["channel"])
+            pool = await reads._open()
+            async with pool.acquire() as conn:
+                return list(
+                    await conn.fetch(
+                        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+                        PROBE_SQL,
+                    )
+                )
+        finally:
+            await reads.close()
+
+    (plans,) = _on_own_loop(main)
+    assert plans["custom_plans"] == 0, dict(plans)
+    assert plans["generic_plans"] == 12, dict(plans)
