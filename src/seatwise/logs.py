@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
 request_id: ContextVar[str | None] = ContextVar("seatwise_request_id", default=None)
@@ -26,10 +26,21 @@ class JsonFormatter(logging.Formatter):
         # Every process that logs through this formatter (the CLI, each uvicorn worker
         # configured by `uvicorn_log_config`) gathers only what its lines show.
         lean_records()
+        self._second: tuple[int, str] = (-1, "")  # a second and its text, swapped whole
+
+    def _ts(self, created: float) -> str:
+        """ISO 8601 in UTC to the millisecond; the part up to the second is made once
+        per second (an access line per request made a datetime per line)."""
+        second, stamp = self._second
+        if int(created) != second:
+            second = int(created)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, stamp)
+        return f"{stamp}.{int((created - second) * 1000):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._ts(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -38,7 +49,11 @@ class JsonFormatter(logging.Formatter):
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return _encode(line)
+
+
+# One encoder for every line (`json.dumps` with `default=` builds one per call).
+_encode = json.JSONEncoder(default=str).encode
 
 
 def lean_records() -> None:

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -68,3 +69,14 @@ def test_a_malformed_request_id_is_replaced(anonymous: httpx.Client) -> None:
     response = anonymous.get("/healthz", headers={"X-Request-Id": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
+
+
+def test_a_line_is_stamped_in_utc_to_the_millisecond() -> None:
+    formatter = JsonFormatter()
+    for created in (1_796_163_000.0, 1_796_163_000.5937, 1_796_163_001.0004, 1_796_163_000.999):
+        record = logging.LogRecord("seatwise.test", logging.INFO, "", 0, "hello", (), None)
+        record.created = created
+        line = json.loads(formatter.format(record))
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert line["ts"] == expected, (created, line["ts"])
+        assert line["message"] == "hello"
