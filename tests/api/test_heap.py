@@ -57,6 +57,8 @@ def test_the_startup_heap_is_frozen_and_garbage_still_collected() -> None:
         # garbage made then is collected as before.
         Cycle()
         assert gc.collect() >= 1
-        assert gc.get_freeze_count() == frozen
+        # A collection never adds to the frozen objects (a frozen one whose last
+        # reference goes, here in another thread of the test run, is freed as ever).
+        assert gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
