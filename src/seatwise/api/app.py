@@ -107,6 +107,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         description="Race-safe capacity, availability and table assignment for restaurants.",
         docs_url=None,  # served below from the package's own Swagger UI files (works offline)
         redoc_url=None,  # ReDoc would load from a CDN
+        # No OpenTelemetry here (metrics are Prometheus', /metrics): FastAPI's own
+        # telemetry is off, so no request looks up OpenTelemetry providers.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.runtime = runtime
 
