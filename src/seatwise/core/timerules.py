@@ -403,7 +403,14 @@ def pacing_slot(venue: Venue, sd: ServiceDay, start: datetime) -> datetime:
     If no slot of the service precedes it (a service opening inside a DST gap), the
     service's first slot; with no slots at all, `start` itself.
     """
-    starts = [s.start for s in day_slots(venue, sd.service_date) if s.service == sd.service]
+    # The same service: its name, then the object (a dataclass's == builds two tuples
+    # of every field, and this runs for every slot of the day).
+    service = sd.service
+    starts = [
+        s.start
+        for s in day_slots(venue, sd.service_date)
+        if s.service.name == service.name and (s.service is service or s.service == service)
+    ]
     if not starts:
         return start
     at = bisect_right(starts, start)
