@@ -680,9 +680,23 @@ def main() -> int:
     env = server_env(args)
     os.environ.update({k: v for k, v in env.items() if k.startswith("SEATWISE_")})
     from seatwise.config import load_settings
-    from seatwise.store import migrate, server
+    from seatwise.store import server
 
     settings = load_settings()
+    # The embedded server of its own data folder is stopped again at the end when this
+    # run started it: a load test leaves no process of its own behind.
+    started_here = not settings.database_url and not server.embedded_running(settings)
+    try:
+        return _run(args, env, settings)
+    finally:
+        if started_here:
+            server.stop_embedded(settings)
+
+
+def _run(args: argparse.Namespace, env: dict[str, str], settings: Any) -> int:
+    """The load test itself, on `settings`' database (its server started if need be)."""
+    from seatwise.store import migrate, server
+
     logs = args.data_dir / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir()

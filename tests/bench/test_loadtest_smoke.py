@@ -11,10 +11,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+from seatwise.config import load_settings
+from seatwise.store import server
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 8109  # this checkout's second port (bench/loadtest.py defaults to 8108)
+DATA = ROOT / ".data" / "loadtest-smoke"
 
 
 def test_loadtest_smoke_run_has_no_5xx_and_a_clean_audit(tmp_path: Path) -> None:
@@ -29,11 +34,15 @@ def test_loadtest_smoke_run_has_no_5xx_and_a_clean_audit(tmp_path: Path) -> None
         "--sweep=",
         f"--port={PORT}",
         "--worker-metrics-port=8108",  # the first of this checkout's two ports
-        f"--data-dir={ROOT / '.data' / 'loadtest-smoke'}",
+        f"--data-dir={DATA}",
         f"--out={tmp_path}",
     ]
+    embedded = replace(load_settings(), data_dir=DATA, database_url=None)
+    was_running = server.embedded_running(embedded)
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)  # noqa: S603
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # The run stopped the PostgreSQL it started (one already running is left running).
+    assert server.embedded_running(embedded) == was_running
     result = json.loads((tmp_path / "loadtest.json").read_text())
     stats = result["stats"]
     # The load happened, with every part of the mix.
