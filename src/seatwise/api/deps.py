@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Response
 
 from seatwise.runtime import Runtime
-from seatwise.services.auth import Principal, Probed, authenticate_probed, authenticate_with_versions, bearer_token
+from seatwise.services.auth import Principal, Probed, authenticate_probed, authenticate_read, bearer_token
 from seatwise.services.ids import parse_id
 
 
@@ -36,7 +36,7 @@ async def probed_principal(
     """`principal`, with the versions its one probe statement read (a write that
     a refusal kept for them answers needs no worker thread: services.refusals)."""
     rt: Runtime = request.app.state.runtime
-    return await authenticate_with_versions(rt.reads, rt.admin_key, bearer_token(authorization), rid)
+    return await authenticate_read(rt.reads, rt.admin_key, authorization, rid)
 
 
 async def restaurant_id(rid: str) -> str:

@@ -107,7 +107,7 @@ class FastPath:
         """A booking or a hold (`name`), answered here unless the route must judge it."""
         from seatwise.api.app import problem_response, unexpected_response
         from seatwise.api.routes.bookings import BookingIn, HoldIn, booking_answer, hold_answer
-        from seatwise.services.auth import authenticate_with_versions, bearer_token
+        from seatwise.services.auth import authenticate_read
         from seatwise.services.ids import parse_id
 
         model, answer = (BookingIn, booking_answer) if name == "bookings" else (HoldIn, hold_answer)
@@ -133,8 +133,7 @@ class FastPath:
         request, key = parsed
         rt = scope["app"].state.runtime
         try:
-            token = bearer_token(_header(scope, b"authorization"))
-            probed = await authenticate_with_versions(rt.reads, rt.admin_key, token, rid)
+            probed = await authenticate_read(rt.reads, rt.admin_key, _header(scope, b"authorization"), rid)
             response: Response = await answer(rt, probed, parse_id(rid, "restaurant"), request, key)
         except SeatwiseError as refusal:
             response = problem_response(refusal)

@@ -111,10 +111,12 @@ def key_restaurant(token: str) -> str:
 async def authenticate_read(
     reads: AsyncReads, admin_key: str, authorization: str | None, rid: str
 ) -> tuple[Principal, Probe]:
-    """Authenticate for a read of restaurant `rid` and read its versions, in one
-    statement on the event loop (`store.probe`): a revoked key is refused at once,
-    and a read answered from the cache needs no other round trip. A key of another
-    restaurant probes its own restaurant (and `authorize` then answers NOT_FOUND)."""
+    """Authenticate the `Authorization` header for restaurant `rid` and read its
+    versions, in one statement on the event loop (`store.probe`): a revoked key is
+    refused at once, a read answered from the cache needs no other round trip, and a
+    write may be answered from a refusal kept for them (services.refusals). A key of
+    another restaurant probes its own restaurant (`authorize` then answers NOT_FOUND).
+    The routes' dependency, the availability body and the fast path all call it."""
     return await authenticate_with_versions(reads, admin_key, bearer_token(authorization), rid)
 
 
