@@ -110,7 +110,8 @@ class FastPath:
         from seatwise.services.auth import authenticate_read
         from seatwise.services.ids import parse_id
 
-        model, answer = (BookingIn, booking_answer) if name == "bookings" else (HoldIn, hold_answer)
+        keyed = name == "bookings"  # a hold takes no Idempotency-Key
+        model = BookingIn if keyed else HoldIn
 
         messages: list[Message] = []
         body = b""
@@ -122,7 +123,7 @@ class FastPath:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
-        parsed = _write_body(scope, messages, body, model, keyed=name == "bookings")
+        parsed = _write_body(scope, messages, body, model, keyed=keyed)
         if parsed is None:
 
             async def replay() -> Message:
@@ -134,7 +135,12 @@ class FastPath:
         rt = scope["app"].state.runtime
         try:
             probed = await authenticate_read(rt.reads, rt.admin_key, _header(scope, b"authorization"), rid)
-            response: Response = await answer(rt, probed, parse_id(rid, "restaurant"), request, key)
+            parsed_rid = parse_id(rid, "restaurant")
+            response: Response = await (
+                booking_answer(rt, probed, parsed_rid, request, key)
+                if keyed
+                else hold_answer(rt, probed, parsed_rid, request)
+            )
         except SeatwiseError as refusal:
             response = problem_response(refusal)
         except Exception as exc:  # once the use case may have run, never the normal way again

@@ -130,10 +130,9 @@ async def create_hold(rt: RuntimeDep, probed: ProbedDep, rid: RestaurantId, body
     return await hold_answer(rt, probed, rid, body)
 
 
-async def hold_answer(rt: Runtime, probed: Probed, rid: str, body: HoldIn, _key: str | None = None) -> Response:
+async def hold_answer(rt: Runtime, probed: Probed, rid: str, body: HoldIn) -> Response:
     """The new hold's response, once its key was probed and its restaurant id parsed,
-    or the refusal raised: the route's and the fast path's one body (api.fastpath).
-    A hold takes no Idempotency-Key (`_key` is there for the fast path's one call)."""
+    or the refusal raised: the route's and the fast path's one body (api.fastpath)."""
     who, seen = probed
     authorize(who, rid, Permission.MANAGE_HOLDS)
     request = holds.HoldRequest(body.party_size, body.start, body.table_labels)
