@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
@@ -162,26 +163,20 @@ def audit(owner_url: str) -> tuple[int, int]:
 def full_collections(url: str, workers: int = 2) -> dict[str, float]:
     """Full garbage collections of each API worker so far (api.heap's metrics), summed
     over the workers: scraped until every worker answered (each scrape reaches one)."""
-    seen: dict[str, dict[str, float]] = {}
+    seen: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}  # by the worker's info labels
     with httpx.Client(timeout=10) as c:  # a new connection each time: either worker
         for _ in range(60):
             text = c.get(f"{url}/metrics", headers={"Connection": "close"}).text
-            values = {
-                line.split()[0]: float(line.split()[1])
-                for line in text.splitlines()
-                if line.startswith(("seatwise_gc_", "seatwise_worker_info"))
-            }
-            pid = next((k for k in values if k.startswith("seatwise_worker_info")), "")
-            seen[pid] = values
+            samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
+            worker = next(tuple(sorted(s.labels.items())) for s in samples if s.name == "seatwise_worker_info")
+            seen[worker] = {s.name: s.value for s in samples if s.name.startswith("seatwise_gc_")}
             if len(seen) >= workers:
                 break
     return {
         "workers_seen": len(seen),
-        "full_collections": sum(v.get("seatwise_gc_full_collection_seconds_count", 0) for v in seen.values()),
-        "full_collection_ms": round(
-            1000 * sum(v.get("seatwise_gc_full_collection_seconds_sum", 0) for v in seen.values()), 1
-        ),
-        "frozen_objects": min((v.get("seatwise_gc_frozen_objects", 0) for v in seen.values()), default=0),
+        "full_collections": sum(v["seatwise_gc_full_collection_seconds_count"] for v in seen.values()),
+        "full_collection_ms": round(1000 * sum(v["seatwise_gc_full_collection_seconds_sum"] for v in seen.values()), 1),
+        "frozen_objects": min(v["seatwise_gc_frozen_objects"] for v in seen.values()),
     }
 
 

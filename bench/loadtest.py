@@ -40,7 +40,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psutil
@@ -51,6 +51,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from _common import dinner_service  # noqa: E402
 from ledger_audit import audit  # noqa: E402
+
+if TYPE_CHECKING:
+    from seatwise.config import Settings
 
 ADMIN_KEY = "sw_admin_loadtest"
 DATABASE = "seatwise_loadtest"
@@ -693,7 +696,7 @@ def main() -> int:
             server.stop_embedded(settings)
 
 
-def _run(args: argparse.Namespace, env: dict[str, str], settings: Any) -> int:
+def _run(args: argparse.Namespace, env: dict[str, str], settings: Settings) -> int:
     """The load test itself, on `settings`' database (its server started if need be)."""
     from seatwise.store import migrate, server
 
