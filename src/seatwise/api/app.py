@@ -1,7 +1,7 @@
-"""The FastAPI application: wiring, authentication and problem+json rendering.
+"""The FastAPI application: wiring, authentication and the error handlers.
 
 Routes are thin: parse, authorize, call a service, render. Every refusal is a
-`SeatwiseError` rendered by one handler.
+`SeatwiseError` rendered by one function (`api.problems.problem_response`).
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from seatwise import logs, telemetry
 from seatwise.api.fastpath import FastPath
 from seatwise.api.guard import GuardMiddleware
 from seatwise.api.metrics import MetricsMiddleware
-from seatwise.api.problems import PROBLEM_SCHEMA
+from seatwise.api.problems import PROBLEM_SCHEMA, problem_response, unexpected_response
 from seatwise.api.requestctx import RequestContextMiddleware
 from seatwise.core.errors import (
     ERROR_CATALOGUE,
-    DatabaseUnavailable,
     ErrorCode,
-    InternalError,
     SeatwiseError,
     ValidationFailed,
     error_for,
@@ -39,29 +36,6 @@ from seatwise.core.errors import (
 from seatwise.runtime import Runtime
 
 _log = logging.getLogger(__name__)
-PROBLEM = "application/problem+json"
-
-
-def unexpected_response(exc: Exception) -> JSONResponse:
-    """The answer to an error that is not a refusal: 503 for the database (store/db.py
-    turns its errors into DatabaseUnavailable; this is the net under it), else 500."""
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout):
-        _log.warning("database error outside the store: %s", exc)
-        return problem_response(DatabaseUnavailable("the database is unreachable; retry shortly"))
-    _log.exception("unhandled error", exc_info=exc)
-    return problem_response(InternalError("internal error"))
-
-
-def problem_response(error: SeatwiseError) -> JSONResponse:
-    telemetry.REFUSALS.labels(error.code.value).inc()
-    body = error.problem()
-    body["request_id"] = logs.request_id.get()  # the same id as the response header and the log lines
-    headers = {}
-    if isinstance(error, DatabaseUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
-    if error.code is ErrorCode.UNAUTHENTICATED:
-        headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
 
 
 def _location(loc: tuple[Any, ...]) -> str:

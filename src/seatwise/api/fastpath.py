@@ -19,7 +19,7 @@ body runs (a query, body or header it refuses field by field, with its own order
 errors). An availability read that fails with an error that is not a refusal goes
 there too (a GET changes nothing, so running it again is safe); a write never
 does: once its use case started, any error is answered here as the app's handlers
-answer it (`api.app.unexpected_response`), so a write is never run twice.
+answer it (`api.problems.unexpected_response`), so a write is never run twice.
 
 The routes stay the ones documented in the OpenAPI document, and
 tests/api/test_fastpath.py checks both ways give the same answers.
@@ -37,7 +37,19 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from seatwise.api.problems import problem_response, unexpected_response
+from seatwise.api.routes.bookings import (
+    JSON,
+    AvailabilityQuery,
+    BookingIn,
+    HoldIn,
+    availability_answer,
+    booking_answer,
+    hold_answer,
+)
 from seatwise.core.errors import SeatwiseError
+from seatwise.services.auth import authenticate_read
+from seatwise.services.ids import parse_id
 
 AVAILABILITY = re.compile(r"/v1/restaurants/([^/]+)/availability")
 WRITES = re.compile(r"/v1/restaurants/([^/]+)/(bookings|holds)")
@@ -85,10 +97,6 @@ class FastPath:
 
     async def _availability(self, scope: Scope, rid: str) -> Response | None:
         """The route's response, or None to let the route answer."""
-        from seatwise.api.app import problem_response
-        from seatwise.api.routes.bookings import JSON, AvailabilityQuery, availability_answer
-        from seatwise.services.ids import parse_id
-
         try:
             query = AvailabilityQuery.model_validate(dict(QueryParams(scope["query_string"])))
         except ValidationError:
@@ -105,11 +113,6 @@ class FastPath:
 
     async def _write(self, scope: Scope, name: str, rid: str, receive: Receive, send: Send) -> None:
         """A booking or a hold (`name`), answered here unless the route must judge it."""
-        from seatwise.api.app import problem_response, unexpected_response
-        from seatwise.api.routes.bookings import BookingIn, HoldIn, booking_answer, hold_answer
-        from seatwise.services.auth import authenticate_read
-        from seatwise.services.ids import parse_id
-
         keyed = name == "bookings"  # a hold takes no Idempotency-Key
         model = BookingIn if keyed else HoldIn
 

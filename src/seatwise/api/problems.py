@@ -1,17 +1,26 @@
-"""The problem+json contract in the OpenAPI document.
+"""The problem+json answers and their contract in the OpenAPI document.
 
-Every refusal is rendered by one handler (api/app.py) as
-`application/problem+json`; these declarations make the published schema say so,
-so clients and schemathesis can hold each response to it.
+Every refusal is rendered by `problem_response` as `application/problem+json` (the
+app's handlers and the fast path call it), any other error by
+`unexpected_response`; the declarations below make the published schema say so, so
+clients and schemathesis can hold each response to it.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from seatwise.core.errors import ERROR_CATALOGUE, ErrorCode
+import psycopg
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+
+from seatwise import logs, telemetry
+from seatwise.core.errors import ERROR_CATALOGUE, DatabaseUnavailable, ErrorCode, InternalError, SeatwiseError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_log = logging.getLogger(__name__)
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -54,3 +63,25 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # Every route behind an API key may answer these.
 TENANT_PROBLEMS = problems(401, 403, 404, 409, 422)
+
+
+def unexpected_response(exc: Exception) -> JSONResponse:
+    """The answer to an error that is not a refusal: 503 for the database (store/db.py
+    turns its errors into DatabaseUnavailable; this is the net under it), else 500."""
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout):
+        _log.warning("database error outside the store: %s", exc)
+        return problem_response(DatabaseUnavailable("the database is unreachable; retry shortly"))
+    _log.exception("unhandled error", exc_info=exc)
+    return problem_response(InternalError("internal error"))
+
+
+def problem_response(error: SeatwiseError) -> JSONResponse:
+    telemetry.REFUSALS.labels(error.code.value).inc()
+    body = error.problem()
+    body["request_id"] = logs.request_id.get()  # the same id as the response header and the log lines
+    headers = {}
+    if isinstance(error, DatabaseUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    if error.code is ErrorCode.UNAUTHENTICATED:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
