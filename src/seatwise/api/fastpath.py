@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatwise.api.problems import problem_response, unexpected_response
 from seatwise.api.routes.bookings import (
+    IDEMPOTENCY_KEY_LENGTH,
     JSON,
     AvailabilityQuery,
     BookingIn,
@@ -58,7 +59,6 @@ TEMPLATES = {
     ("POST", "bookings"): "/v1/restaurants/{rid}/bookings",
     ("POST", "holds"): "/v1/restaurants/{rid}/holds",
 }
-MAX_KEY = 200  # the route's Idempotency-Key bounds: 1..200 characters
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -162,7 +162,7 @@ def _write_body(
     if content_type != "application/json":
         return None
     key = _header(scope, b"idempotency-key") if keyed else None  # a hold's route ignores the header
-    if key is not None and not 1 <= len(key) <= MAX_KEY:
+    if key is not None and not IDEMPOTENCY_KEY_LENGTH[0] <= len(key) <= IDEMPOTENCY_KEY_LENGTH[1]:
         return None
     try:
         return model.model_validate(json.loads(body)), key

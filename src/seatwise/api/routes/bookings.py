@@ -23,7 +23,11 @@ JSON = "application/json"
 router = APIRouter(prefix="/v1/restaurants/{rid}", tags=["bookings"], responses=TENANT_PROBLEMS)
 
 Label = Annotated[str, Field(min_length=1, max_length=40)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+IDEMPOTENCY_KEY_LENGTH = (1, 200)  # the header's bounds (api.fastpath judges them the same way)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=IDEMPOTENCY_KEY_LENGTH[0], max_length=IDEMPOTENCY_KEY_LENGTH[1]),
+]
 
 
 class Strict(BaseModel):
