@@ -1,8 +1,9 @@
 """Liveness, readiness and metrics: no key needed.
 
 `/healthz` and `/metrics` run on the event loop: `/healthz` touches no database, and
-`/metrics` waits at most `BACKLOG_WAIT` for its one database read, so no number of
-database-bound requests holding the worker threads can hang them.
+`/metrics` reads the jobs' backlog in a worker thread only when one is free, and waits
+at most `BACKLOG_WAIT` for it, so no number of database-bound requests holding the
+worker threads can hang them.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ def readyz(rt: RuntimeDep) -> dict[str, Any]:
 async def prometheus_metrics(rt: RuntimeDep) -> Response:
     """Prometheus exposition of this process's counters and the jobs' backlog (no key
     needed). The counters never wait: the backlog (a database read in a worker
-    thread) is left out when it takes longer than `BACKLOG_WAIT` (the database is
-    unreachable, or every worker thread is busy)."""
+    thread) is left out at once when the database is known down or every worker
+    thread is taken, and when it takes longer than `BACKLOG_WAIT`."""
     backlog = None
-    if not rt.db.reach.down:
+    if not rt.db.reach.down and anyio.to_thread.current_default_thread_limiter().available_tokens >= 1:
         with anyio.move_on_after(BACKLOG_WAIT):
             try:
                 backlog = await anyio.to_thread.run_sync(jobs.backlog, rt.db, abandon_on_cancel=True)
