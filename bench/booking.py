@@ -10,8 +10,9 @@ Venues: examples/grand-hall.yaml plus 50 generated restaurants.
     same instant written with another offset each time (decided each time);
 and in the same run the raw PostgreSQL ceiling: single-row INSERT commits/s on the
 same server, same durability settings, same client counts. The load generator is
-a minimal stdlib HTTP client (bench/_common.LightClient) so that it takes as little
-of the shared CPUs as it can; the server is the real one, 2 uvicorn workers. After
+one asyncio thread of raw keep-alive connections with prebuilt requests
+(bench/_common.RawConnection) so that it takes as little of the shared CPUs as it
+can (its CPU is reported); the server is the real one, 2 uvicorn workers. After
 every run a SQL audit counts overlapping live allocations and pacing overruns (must
 be zero).
 
@@ -21,6 +22,8 @@ bench/results/booking-*.json.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import sys
 import threading
@@ -42,7 +45,7 @@ from _common import (
     ADMIN_KEY,
     ROOT,
     CpuMeter,
-    LightClient,
+    RawConnection,
     api_server,
     client,
     dinner_service,
@@ -50,6 +53,7 @@ from _common import (
     median_of_runs,
     pg,
     print_table,
+    raw_request,
     summary_ms,
     write_result,
 )
@@ -110,30 +114,36 @@ def uncontended_bodies(
 def drive(
     url: str, jobs: list[tuple[str, str, dict[str, Any]]], clients: int, *, unique_keys: bool = False
 ) -> tuple[list[float], dict[int, int], float]:
-    """Send every job with `clients` concurrent clients; return latencies, status counts,
-    wall time. With `unique_keys`, each request carries an Idempotency-Key of its own."""
+    """Send every job with `clients` concurrent keep-alive clients (one connection each,
+    all opened before the clock starts); return latencies, status counts, wall time.
+    With `unique_keys`, each request carries an Idempotency-Key of its own."""
+    requests = []
+    for rid, key, body in jobs:
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        if unique_keys:
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+        requests.append(raw_request("POST", url, f"/v1/restaurants/{rid}/bookings", headers, json.dumps(body).encode()))
+    return asyncio.run(_drive(url, [requests[i::clients] for i in range(clients)]))
+
+
+async def _drive(url: str, chunks: list[list[bytes]]) -> tuple[list[float], dict[int, int], float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    chunks = [jobs[i::clients] for i in range(clients)]
-    barrier = threading.Barrier(clients)
+    connections = await asyncio.gather(*(RawConnection.open(url) for _ in chunks))
 
-    def worker(chunk: list[tuple[str, str, dict[str, Any]]]) -> None:
-        c = LightClient(url)
-        barrier.wait()
-        for rid, key, body in chunk:
+    async def client(conn: RawConnection, chunk: list[bytes]) -> None:
+        for request in chunk:
             t0 = time.perf_counter()
-            extra = {"Idempotency-Key": uuid.uuid4().hex} if unique_keys else None
-            status, _ = c.post(f"/v1/restaurants/{rid}/bookings", body, key, extra)
-            dt = time.perf_counter() - t0
-            with lock:
-                latencies.append(dt)
-                statuses[status] = statuses.get(status, 0) + 1
-        c.close()
+            status, _ = await conn.send(request)
+            latencies.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
 
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(worker, chunks))
+    try:
+        await asyncio.gather(*(client(c, chunk) for c, chunk in zip(connections, chunks, strict=True)))
+    finally:
+        for c in connections:
+            c.close()
     return latencies, statuses, time.perf_counter() - t0
 
 

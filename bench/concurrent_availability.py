@@ -4,7 +4,7 @@ clients, against a DB-backed health endpoint measured in the same run (`/readyz`
 when the server has it, else `/healthz`).
 
 The load generator is one asyncio process of raw HTTP/1.1 keep-alive connections
-(prebuilt requests, a minimal response parser) so that it costs the two shared
+(bench/_common.RawConnection: prebuilt requests, a minimal response parser) so that it costs the two shared
 cores as little as possible; its CPU per request is reported beside the server's
 and PostgreSQL's. Each figure is the median over RUNS runs. Prints a table and
 writes bench/results/concurrent_availability-*.json.
@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import yaml
@@ -30,12 +30,14 @@ from _common import (
     ADMIN_KEY,
     ROOT,
     CpuMeter,
+    RawConnection,
     api_server,
     client,
     fresh_database,
     median_of_runs,
     pg,
     print_table,
+    raw_request,
     summary_ms,
     write_result,
 )
@@ -50,39 +52,25 @@ TARGET_RPS = 1500
 TARGET_P95_MS = 20.0
 
 
-async def _one_client(host: str, port: int, request: bytes, until: float, out: list[float]) -> int:
-    reader, writer = await asyncio.open_connection(host, port)
+async def _one_client(url: str, request: bytes, until: float, out: list[float]) -> int:
+    conn = await RawConnection.open(url)
     errors = 0
     try:
-        while True:
-            t0 = time.perf_counter()
-            if t0 >= until:
-                break
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-                    break
-            await reader.readexactly(length)
+        while (t0 := time.perf_counter()) < until:
+            status, _ = await conn.send(request)
             out.append(time.perf_counter() - t0)
             errors += status != 200
     finally:
-        writer.close()
+        conn.close()
     return errors
 
 
 async def _load(url: str, path: str, key: str | None, clients: int, seconds: float) -> tuple[list[float], int, float]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    auth = f"Authorization: Bearer {key}\r\n" if key else ""
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}\r\n".encode()
+    request = raw_request("GET", url, path, {"Authorization": f"Bearer {key}"} if key else None)
     samples: list[float] = []
     t0 = time.perf_counter()
     until = t0 + seconds
-    errors = await asyncio.gather(*(_one_client(host, port, request, until, samples) for _ in range(clients)))
+    errors = await asyncio.gather(*(_one_client(url, request, until, samples) for _ in range(clients)))
     return samples, sum(errors), time.perf_counter() - t0
 
 
