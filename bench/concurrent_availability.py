@@ -4,9 +4,9 @@ clients, against a DB-backed health endpoint measured in the same run (`/readyz`
 when the server has it, else `/healthz`).
 
 The load generator is one asyncio process of raw HTTP/1.1 keep-alive connections
-(bench/_common.RawConnection: prebuilt requests, a minimal response parser) so that it costs the two shared
-cores as little as possible; its CPU per request is reported beside the server's
-and PostgreSQL's. Each figure is the median over RUNS runs. Prints a table and
+(bench/_common.RawConnection: prebuilt requests, a minimal response parser) so that
+it costs the two shared cores as little as possible; its CPU per request is reported
+beside the server's and PostgreSQL's. Each figure is the median over RUNS runs. Prints a table and
 writes bench/results/concurrent_availability-*.json.
 """
 
