@@ -10,12 +10,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 import psycopg
 import pytest
 
 from seatwise.api.guard import MAX_BODY_BYTES
 from seatwise.api.protocol import NoDelayHttpToolsProtocol
+from seatwise.api.routes import health
 from seatwise.runtime import Runtime
 from seatwise.store.db import LOCK_TIMEOUT
 from tests.conftest import DAY, client_for, serving, small_venue
@@ -220,3 +223,32 @@ def test_requests_needing_no_database_are_not_starved(
             else:  # a loaded machine held the lock past the 2 s lock timeout: those waits end in a 503
                 assert set(statuses) <= {200, 503}, statuses
                 assert all(f.result().headers.get("retry-after") for f in waiting if f.result().status_code == 503)
+
+
+def test_a_scrape_with_every_worker_thread_taken_does_not_wait_for_one(runtime: Runtime) -> None:
+    """With no worker thread free, `/metrics` answers at once with the process's own
+    counters and without the backlog's gauges (it waited `BACKLOG_WAIT` for a thread
+    that could not start); with one free, the backlog is read."""
+
+    async def scrape(every_thread_taken: bool) -> tuple[float, str]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        holders = [object() for _ in range(int(limiter.total_tokens))] if every_thread_taken else []
+        for holder in holders:
+            await limiter.acquire_on_behalf_of(holder)
+        try:
+            started = time.monotonic()
+            response = await health.prometheus_metrics(runtime)
+            return time.monotonic() - started, bytes(response.body).decode()
+        finally:
+            for holder in holders:
+                limiter.release_on_behalf_of(holder)
+
+    # Each in a thread of its own: a browser test before this one on the same pytest
+    # worker may leave an event loop running in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        took, taken = pool.submit(anyio.run, scrape, True).result(timeout=30)
+        _, free = pool.submit(anyio.run, scrape, False).result(timeout=30)
+    assert took < health.BACKLOG_WAIT, f"the scrape waited {took:.2f}s for a worker thread"
+    assert "# TYPE seatwise_http_requests_total counter" in taken
+    assert "seatwise_outbox_oldest_undelivered_seconds" not in taken
+    assert "seatwise_outbox_oldest_undelivered_seconds" in free
