@@ -4,6 +4,7 @@ real app served by uvicorn on a loopback port for real HTTP clients."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import socket
@@ -11,11 +12,12 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
@@ -82,6 +84,32 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+T = TypeVar("T")
+
+
+def in_own_thread(fn: Callable[..., T], *args: Any, timeout: float = 120, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` in a thread of its own: its result, or what it raised.
+    For anything that runs an event loop (`asyncio.run`): a browser test before it on
+    the same pytest worker (Playwright's sync API) may leave a loop running in this
+    thread, where `asyncio.run` refuses to start. A daemon thread: past `timeout` the
+    test fails and nothing waits for the thread."""
+    outcome: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the test's thread
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return outcome.result(timeout=timeout)
+
+
+def on_own_loop(main: Callable[[], Coroutine[Any, Any, T]], *, timeout: float = 120) -> T:
+    """Run the coroutine `main()` on a new event loop in a thread of its own (`in_own_thread`)."""
+    return in_own_thread(asyncio.run, main(), timeout=timeout)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from seatwise.api.protocol import NoDelayHttpToolsProtocol
 from seatwise.api.routes import health
 from seatwise.runtime import Runtime
 from seatwise.store.db import LOCK_TIMEOUT
-from tests.conftest import DAY, client_for, serving, small_venue
+from tests.conftest import DAY, client_for, in_own_thread, serving, small_venue
 
 LOCK_TIMEOUT_S = float(LOCK_TIMEOUT.removesuffix("s"))
 
@@ -243,11 +243,8 @@ def test_a_scrape_with_every_worker_thread_taken_does_not_wait_for_one(runtime: 
             for holder in holders:
                 limiter.release_on_behalf_of(holder)
 
-    # Each in a thread of its own: a browser test before this one on the same pytest
-    # worker may leave an event loop running in the main thread.
-    with ThreadPoolExecutor(1) as pool:
-        took, taken = pool.submit(anyio.run, scrape, True).result(timeout=30)
-        _, free = pool.submit(anyio.run, scrape, False).result(timeout=30)
+    took, taken = in_own_thread(anyio.run, scrape, True, timeout=30)
+    _, free = in_own_thread(anyio.run, scrape, False, timeout=30)
     assert took < health.BACKLOG_WAIT, f"the scrape waited {took:.2f}s for a worker thread"
     assert "# TYPE seatwise_http_requests_total counter" in taken
     assert "seatwise_outbox_oldest_undelivered_seconds" not in taken

@@ -5,9 +5,8 @@ ledger or time has changed it."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from seatwise import telemetry
 from seatwise.services import gates
 from seatwise.services.refusals import Refusal, RefusalCache, RefusalKey
-from tests.conftest import DAY, StatementCounter, client_for, small_venue
+from tests.conftest import DAY, StatementCounter, client_for, on_own_loop, small_venue
 
 GUEST = {"name": "Grace Hopper"}
 
@@ -214,7 +213,7 @@ def test_one_request_per_slot_passes_its_gate_and_waiters_look_when_a_refusal_is
             assert time.monotonic() - started >= 0.04
         assert order[-1] == "patient in"
 
-    _in_a_loop_of_its_own(scenario)
+    on_own_loop(scenario, timeout=30)
 
 
 def test_waiters_pass_a_gate_in_the_order_they_came() -> None:
@@ -234,23 +233,4 @@ def test_waiters_pass_a_gate_in_the_order_they_came() -> None:
         await asyncio.gather(*tasks)
         assert order == list("abcdefgh")
 
-    _in_a_loop_of_its_own(scenario)
-
-
-def _in_a_loop_of_its_own(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run `scenario` on a new event loop in a thread of its own (a loop may already
-    run in this one: other tests' drivers), and raise what it raised."""
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(scenario())
-        except BaseException as exc:  # handed to the test thread
-            failures.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
-    if failures:
-        raise failures[0]
+    on_own_loop(scenario, timeout=30)

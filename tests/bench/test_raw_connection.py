@@ -2,34 +2,23 @@
 against the real app: it reads each answer whole on a kept-alive connection, so its
 statuses and bodies are the server's and the next request starts clean.
 
-Each runs its event loop in a thread of its own: a browser test before it on the same
-pytest worker (Playwright's sync API) may leave an event loop running in the main
-thread, where `asyncio.run` refuses to start."""
+Each runs its event loop in a thread of its own (`tests.conftest.in_own_thread`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
-from tests.conftest import DAY, small_venue
+from tests.conftest import DAY, in_own_thread, on_own_loop, small_venue
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from _common import RawConnection, raw_request
 from booking import drive
-
-T = TypeVar("T")
-
-
-def _in_a_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn, *args, **kwargs).result(timeout=60)
 
 
 def test_answers_are_read_whole_on_one_connection(
@@ -54,7 +43,7 @@ def test_answers_are_read_whole_on_one_connection(
         finally:
             conn.close()
 
-    health, booked, refused, available, missing = _in_a_thread(asyncio.run, run())
+    health, booked, refused, available, missing = on_own_loop(run)
     assert health == (200, b'{"status":"ok"}')
     assert booked[0] == 201
     assert json.loads(booked[1])["party_size"] == 2
@@ -71,7 +60,7 @@ def test_drive_counts_every_answer(
 ) -> None:
     r = create_restaurant(small_venue(tables=3))
     job = (r["id"], r["api_keys"]["channel"], {"party_size": 2, "start": f"{DAY}T19:00", "guest": {"name": "Rush"}})
-    latencies, statuses, wall = _in_a_thread(drive, base_url, [job] * 12, 6, unique_keys=True)
+    latencies, statuses, wall = in_own_thread(drive, base_url, [job] * 12, 6, unique_keys=True)
     assert statuses == {201: 3, 409: 9}
     assert len(latencies) == 12
     assert all(0 < t <= wall for t in latencies)

@@ -24,7 +24,6 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from seatwise.store import migrate, server
 from seatwise.store.db import Database
 from seatwise.store.probe import AsyncReads
 from tests.concurrency.audit import overlaps, pacing_problems, table_mismatches
-from tests.conftest import ADMIN_KEY, serving, small_venue
+from tests.conftest import ADMIN_KEY, on_own_loop, serving, small_venue
 
 OUTAGE = 4.0  # seconds the server stays down
 BOUND = 2.0  # DESIGN §7: a 503 within 2 s; recovery within 2 s
@@ -415,10 +414,7 @@ def test_the_read_probe_is_503_through_every_kind_of_stop(private_pg: tuple[Priv
             thread.join(timeout=60)
             await reads.close()
 
-    # On a thread of its own: a session-scoped fixture of another test file in this
-    # worker (Playwright's sync API) may keep an event loop running on this one.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, main()).result(timeout=120)
+    on_own_loop(main)  # a browser test before it may keep a loop running on this thread
     unexpected = {k: n for k, n in failures.items() if k not in ("answered", "unavailable")}
     assert not unexpected, unexpected
     assert failures["unavailable"] > 0  # the stops were seen

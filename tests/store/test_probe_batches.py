@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
@@ -17,15 +16,7 @@ import pytest
 
 from seatwise.runtime import Runtime
 from seatwise.store.probe import PROBE_SQL, PROBE_WAIT, AsyncReads
-from tests.conftest import DAY, client_for
-
-T = TypeVar("T")
-
-
-def _on_own_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run `main` on a loop of its own thread (this worker's may run Playwright's)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, main()).result(timeout=120)
+from tests.conftest import DAY, client_for, on_own_loop
 
 
 def _statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -75,7 +66,7 @@ def test_concurrent_probes_share_statements_and_keep_their_own_rows(
         finally:
             await reads.close()
 
-    answers = _on_own_loop(main)
+    answers = on_own_loop(main)
     assert len(answers) == 10 * len(asks)
     assert len(sent) < len(answers) / 4, sent  # batched: far fewer statements than probes
     for i, probe in enumerate(answers):
@@ -122,7 +113,7 @@ def test_a_probe_asked_after_a_commit_sees_it_while_a_batch_is_out(
             await reads.close()
             staff.close()
 
-    _on_own_loop(main)
+    on_own_loop(main)
 
 
 def test_a_slow_but_reachable_database_is_waited_for_not_called_unavailable(
@@ -155,7 +146,7 @@ def test_a_slow_but_reachable_database_is_waited_for_not_called_unavailable(
         finally:
             await reads.close()
 
-    answers, took = _on_own_loop(main)
+    answers, took = on_own_loop(main)
     assert len(answers) == 12
     assert all(p.role == "staff" and p.venue_version is not None for p in answers), answers
     assert took >= held  # they really waited past PROBE_WAIT for the lock
@@ -185,6 +176,6 @@ def test_the_probe_is_planned_once_per_connection(
         finally:
             await reads.close()
 
-    (plans,) = _on_own_loop(main)
+    (plans,) = on_own_loop(main)
     assert plans["custom_plans"] == 0, dict(plans)
     assert plans["generic_plans"] == 12, dict(plans)
