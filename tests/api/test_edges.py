@@ -4,6 +4,7 @@ Real sockets against the real app."""
 
 from __future__ import annotations
 
+import copy
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from seatwise.api.protocol import NoDelayHttpToolsProtocol
 from seatwise.api.routes import health
 from seatwise.runtime import Runtime
 from seatwise.store.db import LOCK_TIMEOUT
+from seatwise.store.probe import AsyncReads
 from tests.conftest import DAY, client_for, in_own_thread, serving, small_venue
 
 LOCK_TIMEOUT_S = float(LOCK_TIMEOUT.removesuffix("s"))
@@ -226,26 +228,29 @@ def test_requests_needing_no_database_are_not_starved(
 
 
 def test_a_scrape_with_every_worker_thread_taken_does_not_wait_for_one(runtime: Runtime) -> None:
-    """With no worker thread free, `/metrics` answers at once with the process's own
-    counters and without the backlog's gauges (it waited `BACKLOG_WAIT` for a thread
-    that could not start); with one free, the backlog is read."""
+    """With no worker thread free, `/metrics` answers at once, with the process's own
+    counters and the jobs' backlog: it reads the backlog on the event loop (before,
+    it waited `BACKLOG_WAIT` for a thread that could not start)."""
+    served = copy.copy(runtime)  # its own loop's pool: an asyncpg pool belongs to one loop
 
     async def scrape(every_thread_taken: bool) -> tuple[float, str]:
+        served.reads = AsyncReads(runtime.db.url)
         limiter = anyio.to_thread.current_default_thread_limiter()
         holders = [object() for _ in range(int(limiter.total_tokens))] if every_thread_taken else []
         for holder in holders:
             await limiter.acquire_on_behalf_of(holder)
         try:
             started = time.monotonic()
-            response = await health.prometheus_metrics(runtime)
+            response = await health.prometheus_metrics(served)
             return time.monotonic() - started, bytes(response.body).decode()
         finally:
             for holder in holders:
                 limiter.release_on_behalf_of(holder)
+            await served.reads.close()
 
     took, taken = in_own_thread(anyio.run, scrape, True, timeout=30)
     _, free = in_own_thread(anyio.run, scrape, False, timeout=30)
     assert took < health.BACKLOG_WAIT, f"the scrape waited {took:.2f}s for a worker thread"
     assert "# TYPE seatwise_http_requests_total counter" in taken
-    assert "seatwise_outbox_oldest_undelivered_seconds" not in taken
+    assert "seatwise_outbox_oldest_undelivered_seconds" in taken
     assert "seatwise_outbox_oldest_undelivered_seconds" in free

@@ -21,6 +21,7 @@ from seatwise.services.results import hold_of
 from seatwise.services.snapshot import venue_snapshot
 from seatwise.store import ledger, maintenance
 from seatwise.store.db import Database
+from seatwise.store.probe import AsyncReads
 from seatwise.store.venues import Conn
 
 HOLD_GRACE = timedelta(minutes=15)
@@ -75,9 +76,10 @@ class PruneResult:
         return self.confirmations + self.idempotency_keys + self.outbox_events
 
 
-def backlog(db: Database) -> Backlog:
-    with db.autocommit() as conn:
-        row = maintenance.backlog_stats(conn, HOLD_GRACE)
+async def backlog(reads: AsyncReads) -> Backlog:
+    """The jobs' backlog, read on the event loop (`store.probe`): `/metrics` never
+    waits for a worker thread for it."""
+    row = await reads.backlog_stats(HOLD_GRACE)
     return Backlog(
         oldest_undelivered_seconds=max(
             float(row.get("oldest_unrelayed_seconds") or 0.0), float(row.get("oldest_undelivered_seconds") or 0.0)

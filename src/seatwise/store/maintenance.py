@@ -49,12 +49,6 @@ def prune_outbox(conn: Conn, before: datetime, batch_size: int) -> int:
     return _count(conn, "SELECT seatwise_prune_outbox(%s, %s) AS n", [before, batch_size])
 
 
-def backlog_stats(conn: Conn, hold_grace: timedelta) -> dict[str, Any]:
-    """Aggregates only (the application role may call this one, for /metrics)."""
-    row = conn.execute("SELECT * FROM seatwise_backlog_stats(%s)", [hold_grace]).fetchone()
-    return dict(row) if row else {}
-
-
 # --- one tenant (the application role, in a tenant transaction) -----------------------
 
 

@@ -11,6 +11,9 @@ all; the wake-up and system calls of a round trip are most of a cached answer's
 cost under load). A batch is sent only after every probe in it was asked for, so
 each still reads the versions after its request arrived: every write committed
 before that is seen, as with a statement of its own.
+
+The same pool reads the jobs' backlog for `/metrics` (`backlog_stats`), so a scrape
+never waits for a worker thread either.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
@@ -61,7 +66,11 @@ FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS a(restaurant_id, key_hash
 CROSS JOIN LATERAL seatwise_read_probe(a.restaurant_id, a.key_hash) AS p
 ORDER BY a.n"""
 
+# Aggregates only: the application role may call it (migration 0005).
+BACKLOG_SQL = "SELECT * FROM seatwise_backlog_stats($1)"
+
 _Ask = tuple[uuid.UUID, str | None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +115,10 @@ class AsyncReads:
                     min_size=1,
                     max_size=self.max_size,
                     timeout=30,
-                    # The probe is this pool's one statement. Its arrays differ each
-                    # time, and PostgreSQL would keep planning it afresh (a custom
-                    # plan: about a third of its cost on the server); its generic
-                    # plan is as good, made once per connection.
+                    # The probe is almost all this pool runs (a scrape's backlog read
+                    # aside). Its arrays differ each time, and PostgreSQL would keep
+                    # planning it afresh (a custom plan: about a third of its cost on
+                    # the server); its generic plan is as good, made once per connection.
                     server_settings={"statement_timeout": "15s", "plan_cache_mode": "force_generic_plan"},
                     reset=_keep,
                 )
@@ -167,6 +176,20 @@ class AsyncReads:
             self._in_flight -= 1
 
     async def _fetch(self, asks: list[_Ask]) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self._on_connection(
+            lambda conn: conn.fetch(PROBE_SQL, [a[0] for a in asks], [a[1] for a in asks])
+        )
+        if len(rows) != len(asks):  # the function always returns one row
+            raise LookupError("read probe returned a row too few")
+        return rows
+
+    async def backlog_stats(self, hold_grace: timedelta) -> dict[str, Any]:
+        """The jobs' backlog, aggregates only (`seatwise_backlog_stats`)."""
+        row = await self._on_connection(lambda conn: conn.fetchrow(BACKLOG_SQL, hold_grace))
+        return dict(row.items()) if row is not None else {}
+
+    async def _on_connection(self, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`use` on a pooled connection within the bounds, or `DatabaseUnavailable`."""
         try:
             async with asyncio.timeout(PROBE_WAIT):  # connecting, or a connection to reuse
                 pool = await self._open()
@@ -174,7 +197,7 @@ class AsyncReads:
             self._unreached = False
             try:
                 async with asyncio.timeout(BUSY_WAIT):  # the statement, on a live connection
-                    rows: list[asyncpg.Record] = await conn.fetch(PROBE_SQL, [a[0] for a in asks], [a[1] for a in asks])
+                    return await use(conn)
             finally:
                 await pool.release(conn)
         except Exception as exc:
@@ -183,9 +206,6 @@ class AsyncReads:
             self._unreached = True
             _log.warning("database unavailable (read probe): %s: %s", type(exc).__name__, exc)
             raise DatabaseUnavailable("the database is unreachable; retry shortly") from exc
-        if len(rows) != len(asks):  # the function always returns one row
-            raise LookupError("read probe returned a row too few")
-        return rows
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -1,9 +1,9 @@
 """Liveness, readiness and metrics: no key needed.
 
-`/healthz` and `/metrics` run on the event loop: `/healthz` touches no database, and
-`/metrics` reads the jobs' backlog in a worker thread only when one is free, and waits
-at most `BACKLOG_WAIT` for it, so no number of database-bound requests holding the
-worker threads can hang them.
+`/healthz` and `/metrics` run on the event loop and need no worker thread: `/healthz`
+touches no database, and `/metrics` reads the jobs' backlog on the loop's own pool
+(`store.probe`) and waits at most `BACKLOG_WAIT` for it, so no number of
+database-bound requests holding the worker threads can hang them.
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ def readyz(rt: RuntimeDep) -> dict[str, Any]:
 )
 async def prometheus_metrics(rt: RuntimeDep) -> Response:
     """Prometheus exposition of this process's counters and the jobs' backlog (no key
-    needed). The counters never wait: the backlog (a database read in a worker
-    thread) is left out at once when the database is known down or every worker
-    thread is taken, and when it takes longer than `BACKLOG_WAIT`."""
+    needed). The counters never wait: the backlog (a database read on the event loop)
+    is left out at once when the database is known down, and when it takes longer
+    than `BACKLOG_WAIT`."""
     backlog = None
-    if not rt.db.reach.down and anyio.to_thread.current_default_thread_limiter().available_tokens >= 1:
+    if not rt.db.reach.down:
         with anyio.move_on_after(BACKLOG_WAIT):
             try:
-                backlog = await anyio.to_thread.run_sync(jobs.backlog, rt.db, abandon_on_cancel=True)
+                backlog = await jobs.backlog(rt.reads)
             except Exception:  # the database is down: still answer with this process's counters
                 _log.warning("the jobs' backlog is not available for /metrics", exc_info=True)
     body, content_type = metrics.render(backlog)
