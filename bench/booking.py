@@ -131,7 +131,7 @@ async def _drive(url: str, chunks: list[list[bytes]]) -> tuple[list[float], dict
     statuses: dict[int, int] = {}
     connections = await asyncio.gather(*(RawConnection.open(url) for _ in chunks))
 
-    async def client(conn: RawConnection, chunk: list[bytes]) -> None:
+    async def one_client(conn: RawConnection, chunk: list[bytes]) -> None:
         for request in chunk:
             t0 = time.perf_counter()
             status, _ = await conn.send(request)
@@ -140,7 +140,7 @@ async def _drive(url: str, chunks: list[list[bytes]]) -> tuple[list[float], dict
 
     t0 = time.perf_counter()
     try:
-        await asyncio.gather(*(client(c, chunk) for c, chunk in zip(connections, chunks, strict=True)))
+        await asyncio.gather(*(one_client(c, chunk) for c, chunk in zip(connections, chunks, strict=True)))
     finally:
         for c in connections:
             c.close()

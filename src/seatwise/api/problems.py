@@ -18,9 +18,9 @@ from psycopg_pool import PoolTimeout
 from seatwise import logs, telemetry
 from seatwise.core.errors import ERROR_CATALOGUE, DatabaseUnavailable, ErrorCode, InternalError, SeatwiseError
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-
 _log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 PROBLEM_SCHEMA: dict[str, Any] = {
